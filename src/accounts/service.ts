@@ -1,0 +1,102 @@
+import type { AuditService } from '../audit/service.js';
+import type { ConsumerService } from '../consumers/service.js';
+import type { Actor, AppContext } from '../context.js';
+import { hashPassword } from '../crypto/passwords.js';
+import { isUniqueViolation } from '../db/errors.js';
+import type { AccountRole, AccountRow, AccountStatus } from '../db/types.js';
+import { Conflict, NotFound } from '../http/errors.js';
+import { toPage, type Cursor } from '../http/pagination.js';
+import type { SettingsService } from '../settings/service.js';
+import { createAccountQueries, createSessionQueries } from './queries.js';
+
+export function renderAccount(row: Pick<AccountRow, 'id' | 'username' | 'email' | 'status' | 'role'>) {
+  return { id: row.id, username: row.username, email: row.email, status: row.status, role: row.role };
+}
+export type Account = ReturnType<typeof renderAccount>;
+
+function renderAccountForAdmin(row: AccountRow) {
+  return { ...renderAccount(row), statusReason: row.status_reason, createdAt: row.created_at.toISOString(), updatedAt: row.updated_at.toISOString() };
+}
+
+/** Which statuses each moderation action starts from, and where it leads. */
+const TRANSITIONS = {
+  approve: { from: ['pending', 'rejected'], to: 'active', action: 'account.approved' },
+  reject: { from: ['pending'], to: 'rejected', action: 'account.rejected' },
+  ban: { from: ['active', 'pending', 'rejected'], to: 'banned', action: 'account.banned' },
+  unban: { from: ['banned'], to: 'active', action: 'account.unbanned' },
+} as const satisfies Record<string, { from: AccountStatus[]; to: AccountStatus; action: string }>;
+export type ModerationAction = keyof typeof TRANSITIONS;
+
+/** Published when an account's standing changes, so every node drops what it cached of it. */
+export const ACCOUNT_TOPIC = 'accounts';
+
+export function createAccountService(ctx: AppContext, deps: { audit: AuditService; consumers: ConsumerService; settings: SettingsService }) {
+  const accounts = createAccountQueries(ctx.db);
+  const sessions = createSessionQueries(ctx.db);
+
+  /** Creates an account and its default consumer in one transaction (argon2 runs before it). */
+  async function create(actor: Actor, input: { username: string; password: string; email?: string; role: AccountRole; status: AccountStatus }) {
+    if (await accounts.findByUsername(input.username)) throw new Conflict('This username is taken.');
+    const passwordHash = await hashPassword(input.password);
+    try {
+      return await ctx.db.transaction().execute(async (trx) => {
+        const row = await accounts.insert(trx, { username: input.username, email: input.email ?? null, passwordHash, role: input.role, status: input.status });
+        await deps.consumers.createDefault(trx, row.id);
+        await deps.audit.record(trx, { ...actor, accountId: actor.accountId ?? row.id }, {
+          action: input.role === 'admin' ? 'admin.created' : 'account.registered',
+          targetType: 'account', targetId: row.id, details: { username: row.username, status: row.status },
+        });
+        return row;
+      });
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new Conflict('This username is taken.');
+      throw err;
+    }
+  }
+
+  return {
+    async register(actor: Actor, input: { username: string; password: string; email?: string }): Promise<Account> {
+      const { developerApproval } = await deps.settings.get();
+      const status = developerApproval === 'manual' ? 'pending' : 'active';
+      return renderAccount(await create(actor, { ...input, role: 'developer', status }));
+    },
+
+    async createAdmin(actor: Actor, input: { username: string; password: string }): Promise<Account> {
+      return renderAccount(await create(actor, { ...input, role: 'admin', status: 'active' }));
+    },
+
+    /** Creates the admin named by PORTICO_ADMIN_USERNAME/PASSWORD when there is no admin yet. */
+    async bootstrapAdmin(admin: { username: string; password: string }): Promise<Account | undefined> {
+      if (await accounts.anyAdmin()) return undefined;
+      return this.createAdmin({ accountId: null, ip: null, requestId: null }, admin);
+    },
+
+    async listDevelopers(filter: { status?: AccountStatus; cursor?: Cursor; limit: number }) {
+      const rows = await accounts.listDevelopers(filter);
+      return toPage(rows, filter.limit, (r) => ({ at: r.created_at, id: r.id }), renderAccountForAdmin);
+    },
+
+    /** Approve, reject, ban or unban a developer; a ban ends every session of the account at once. */
+    async moderate(actor: Actor, id: string, action: ModerationAction, reason?: string) {
+      const transition = TRANSITIONS[action];
+      const row = await ctx.db.transaction().execute(async (trx) => {
+        const current = await accounts.findForUpdate(trx, id);
+        if (!current || current.role !== 'developer') throw new NotFound('developer');
+        if (!(transition.from as readonly string[]).includes(current.status)) {
+          throw new Conflict(`Cannot ${action} an account that is ${current.status}.`, { status: current.status });
+        }
+        const keepsReason = action === 'reject' || action === 'ban';
+        const updated = await accounts.setStatus(trx, id, transition.to, keepsReason ? reason ?? null : null, ctx.clock.now());
+        const endedSessions = action === 'ban' ? Number((await sessions.deleteOfAccount(trx, id)).numDeletedRows) : 0;
+        await deps.audit.record(trx, actor, {
+          action: transition.action, targetType: 'account', targetId: id,
+          details: { from: current.status, to: transition.to, ...(reason ? { reason } : {}), ...(action === 'ban' ? { endedSessions } : {}) },
+        });
+        await ctx.bus.publish(trx, ACCOUNT_TOPIC, { id, status: transition.to });
+        return updated;
+      });
+      return renderAccountForAdmin(row);
+    },
+  };
+}
+export type AccountService = ReturnType<typeof createAccountService>;

@@ -1,0 +1,51 @@
+import Router from '@koa/router';
+import Koa from 'koa';
+import { mountAccountAdminRoutes } from './accounts/admin-routes.js';
+import { mountAccountRoutes } from './accounts/routes.js';
+import { mountAuditRoutes } from './audit/routes.js';
+import type { AppContext } from './context.js';
+import { jsonBody } from './http/body.js';
+import { problemResponses } from './http/problem.js';
+import { requestContext } from './http/request-context.js';
+import { requireAdmin, requireSession } from './http/session.js';
+import { mountHealthRoutes } from './ops/health.js';
+import type { Services } from './services.js';
+import { mountSettingsRoutes } from './settings/routes.js';
+
+function securityHeaders(): Koa.Middleware {
+  return async function setSecurityHeaders(ctx, next) {
+    ctx.set('X-Content-Type-Options', 'nosniff');
+    ctx.set('Referrer-Policy', 'no-referrer');
+    if (ctx.path.startsWith('/api/')) ctx.set('Cache-Control', 'no-store');
+    await next();
+  };
+}
+
+/** Builds the Koa app: shared middleware, then each domain's routes. */
+export function buildApp(ctx: AppContext, services: Services): Koa {
+  const app = new Koa({ proxy: ctx.config.trustProxy, keys: ctx.keys.cookie });
+  // Every error is answered by problemResponses; what still reaches Koa is a broken socket.
+  app.on('error', (err: Error) => ctx.log.debug({ err: { message: err.message } }, 'connection error'));
+
+  const publicRoutes = new Router();
+  mountHealthRoutes(publicRoutes, ctx.db);
+  mountAccountRoutes(publicRoutes, services.accounts, services.sessions);
+
+  const adminRoutes = new Router();
+  adminRoutes.use(requireSession(services.sessions), requireAdmin());
+  mountAccountAdminRoutes(adminRoutes, services.accounts);
+  mountSettingsRoutes(adminRoutes, services.settings);
+  mountAuditRoutes(adminRoutes, services.audit);
+
+  app.use(requestContext(ctx.log));
+  app.use(problemResponses());
+  app.use(securityHeaders());
+  const parseJson = jsonBody();
+  // Only the management API takes JSON; protocol endpoints parse their own bodies.
+  app.use((koaCtx, next) => (koaCtx.path.startsWith('/api/') ? parseJson(koaCtx, next) : next()));
+  for (const router of [publicRoutes, adminRoutes]) {
+    app.use(router.routes());
+    app.use(router.allowedMethods({ throw: true }));
+  }
+  return app;
+}

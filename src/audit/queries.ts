@@ -1,0 +1,24 @@
+import type { Kysely } from 'kysely';
+import type { Cursor } from '../http/pagination.js';
+import type { Database, NewAuditEvent } from '../db/types.js';
+
+export interface AuditFilter { action?: string; actorId?: string; targetId?: string; cursor?: Cursor; limit: number }
+
+export function createAuditQueries(db: Kysely<Database>) {
+  return {
+    insert(executor: Kysely<Database>, event: NewAuditEvent) {
+      return executor.insertInto('audit_events').values(event).execute();
+    },
+    list(filter: AuditFilter) {
+      let query = db.selectFrom('audit_events').selectAll();
+      if (filter.action) query = query.where('action', '=', filter.action);
+      if (filter.actorId) query = query.where('actor_id', '=', filter.actorId);
+      if (filter.targetId) query = query.where('target_id', '=', filter.targetId);
+      if (filter.cursor) {
+        const { at, id } = filter.cursor;
+        query = query.where((eb) => eb(eb.refTuple('occurred_at', 'id'), '<', eb.tuple(at, id)));
+      }
+      return query.orderBy('occurred_at', 'desc').orderBy('id', 'desc').limit(filter.limit + 1).execute();
+    },
+  };
+}

@@ -1,0 +1,89 @@
+import fs from 'node:fs';
+import { ConfigError, loadConfig, resolveIssuer } from '../config/index.js';
+import { systemClock, type AppContext } from '../context.js';
+import { createNotifyBus } from '../db/bus.js';
+import { PorticoError } from '../http/errors.js';
+import { createLogger } from '../ops/logger.js';
+import { createServices } from '../services.js';
+import { openRuntime } from '../server.js';
+import { password as passwordRule, username as usernameRule } from '../accounts/schemas.js';
+
+const HELP = `Usage: portico <command>
+
+Commands:
+  migrate                                  apply pending database migrations
+  admin create <username> --password-stdin create an administrator (password read from standard input,
+                                           or from PORTICO_ADMIN_PASSWORD without --password-stdin)
+  help                                     show this help
+
+Settings come from the environment (and a .env file), as for the server.`;
+
+class UsageError extends Error {}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+}
+
+async function withRuntime<T>(work: (ctx: AppContext) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  // The CLI's own log goes to stderr, so stdout carries only results.
+  const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, process.stderr);
+  const runtime = await openRuntime(config, log);
+  try {
+    const bus = createNotifyBus(runtime.handle, (err) => log.error({ err }, 'notification handler failed'));
+    return await work({ config, issuer: resolveIssuer(config, config.port), db: runtime.handle.db, bus, log, clock: systemClock, keys: runtime.keys });
+  } finally {
+    await runtime.close();
+  }
+}
+
+async function adminCreate(args: string[]): Promise<void> {
+  const [name, ...flags] = args;
+  if (!name || flags.some((f) => f !== '--password-stdin')) throw new UsageError('usage: portico admin create <username> [--password-stdin]');
+  const username = usernameRule.safeParse(name);
+  if (!username.success) throw new UsageError(`username: ${username.error.issues[0]?.message}`);
+  const secret = flags.includes('--password-stdin') ? await readStdin() : process.env.PORTICO_ADMIN_PASSWORD ?? '';
+  const password = passwordRule.safeParse(secret);
+  if (!password.success) throw new UsageError(`password: ${password.error.issues[0]?.message ?? 'invalid'} (10 to 256 characters)`);
+  const account = await withRuntime(async (ctx) => {
+    const services = await createServices(ctx);
+    return services.accounts.createAdmin({ accountId: null, ip: null, requestId: 'cli' }, { username: username.data, password: password.data });
+  });
+  process.stdout.write(`created admin ${account.username} (${account.id})\n`);
+}
+
+export async function runCli(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'migrate': {
+        await withRuntime(async () => {});
+        process.stdout.write('database is up to date\n');
+        return 0;
+      }
+      case 'admin':
+        if (rest[0] !== 'create') throw new UsageError('usage: portico admin create <username> [--password-stdin]');
+        await adminCreate(rest.slice(1));
+        return 0;
+      case undefined:
+      case 'help':
+      case '--help':
+        process.stdout.write(`${HELP}\n`);
+        return 0;
+      default:
+        throw new UsageError(`unknown command "${command}"\n\n${HELP}`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError || err instanceof ConfigError || err instanceof PorticoError) {
+      process.stderr.write(`portico: ${err.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`portico: ${(err as Error).message}\n`);
+    return 1;
+  }
+}
+
+if (fs.existsSync('.env')) process.loadEnvFile('.env');
+process.exitCode = await runCli(process.argv.slice(2));

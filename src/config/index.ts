@@ -1,0 +1,85 @@
+import path from 'node:path';
+import { envSchema } from './schema.js';
+
+export interface Config {
+  production: boolean;
+  port: number;
+  host: string;
+  /** Set when ISSUER is given; otherwise derived from the bound port (see resolveIssuer). */
+  issuer: string | undefined;
+  apiAudience: string;
+  databaseUrl: string | undefined;
+  dataDir: string;
+  redisUrl: string | undefined;
+  admin: { username: string; password: string } | undefined;
+  /** Undefined outside production when not given: generated into DATA_DIR at start. */
+  secret: string | undefined;
+  trustProxy: boolean;
+  gatewaySecret: string | undefined;
+  logLevel: string;
+}
+
+/** Thrown for any invalid or refused setting; main prints the message and exits non-zero. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+export function isLoopbackHost(hostname: string): boolean {
+  return LOOPBACK_HOSTS.has(hostname);
+}
+
+/** Parses and validates the environment; every problem is named by its variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  const production = e.NODE_ENV === 'production';
+  if ((e.PORTICO_ADMIN_USERNAME === undefined) !== (e.PORTICO_ADMIN_PASSWORD === undefined)) {
+    throw new ConfigError('invalid configuration:\n  PORTICO_ADMIN_USERNAME and PORTICO_ADMIN_PASSWORD must be set together');
+  }
+  const config: Config = {
+    production,
+    port: e.PORT,
+    host: e.HOST,
+    issuer: e.ISSUER?.replace(/\/+$/, ''),
+    apiAudience: e.API_AUDIENCE,
+    databaseUrl: e.DATABASE_URL,
+    dataDir: path.resolve(e.DATA_DIR),
+    redisUrl: e.REDIS_URL,
+    admin: e.PORTICO_ADMIN_USERNAME && e.PORTICO_ADMIN_PASSWORD
+      ? { username: e.PORTICO_ADMIN_USERNAME, password: e.PORTICO_ADMIN_PASSWORD }
+      : undefined,
+    secret: e.PORTICO_SECRET,
+    trustProxy: e.TRUST_PROXY,
+    gatewaySecret: e.GATEWAY_SECRET,
+    logLevel: e.LOG_LEVEL,
+  };
+  if (production) assertProductionReady(config);
+  return config;
+}
+
+/** The production guard (api.md section 2): refuse settings that are only fit for development. */
+function assertProductionReady(config: Config): void {
+  const problems: string[] = [];
+  if (!config.secret) problems.push('PORTICO_SECRET: required when NODE_ENV=production');
+  if (!config.databaseUrl) problems.push('DATABASE_URL: required when NODE_ENV=production (the embedded database is for development)');
+  if (config.issuer) {
+    const url = new URL(config.issuer);
+    if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
+      problems.push('ISSUER: must be https when NODE_ENV=production (http is allowed only for localhost, 127.0.0.1 and [::1])');
+    }
+  }
+  if (problems.length > 0) {
+    throw new ConfigError(`refusing to start in production:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+  }
+}
+
+/** The issuer: ISSUER when set, else http://localhost:<port actually bound>. */
+export function resolveIssuer(config: Config, boundPort: number): string {
+  return config.issuer ?? `http://localhost:${boundPort}`;
+}

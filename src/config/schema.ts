@@ -1,0 +1,42 @@
+import { z } from 'zod';
+
+// An unset variable and an empty one mean the same: take the default.
+const optionalText = z.preprocess((v) => (v === '' ? undefined : v), z.string().optional());
+
+const booleanFlag = z.preprocess(
+  (v) => (v === '' || v === undefined ? 'false' : String(v).toLowerCase()),
+  z.enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' }),
+).transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const httpUrl = (what: string) =>
+  z.url({ protocol: /^https?$/, message: `must be an absolute http(s) URL (${what})` });
+
+/** Every environment variable Portico reads, with its default. The single source of truth. */
+export const envSchema = z.object({
+  NODE_ENV: optionalText,
+  PORT: z.preprocess(
+    (v) => (v === '' || v === undefined ? '3000' : v),
+    z.string().regex(/^\d+$/, 'must be a whole number').transform(Number)
+      .pipe(z.number().int().min(0).max(65535, 'must be between 0 and 65535')),
+  ),
+  HOST: z.preprocess((v) => (v === '' || v === undefined ? '127.0.0.1' : v), z.string()),
+  ISSUER: z.preprocess((v) => (v === '' ? undefined : v), httpUrl('the issuer')
+    .refine((v) => { const u = new URL(v); return !u.search && !u.hash; }, 'must have no query or fragment')
+    .optional()),
+  API_AUDIENCE: z.preprocess((v) => (v === '' || v === undefined ? 'urn:portico:api' : v), z.string().max(2000)),
+  DATABASE_URL: z.preprocess((v) => (v === '' ? undefined : v),
+    z.url({ protocol: /^postgres(ql)?$/, message: 'must be a postgres:// or postgresql:// URL' }).optional()),
+  DATA_DIR: z.preprocess((v) => (v === '' || v === undefined ? './data' : v), z.string()),
+  REDIS_URL: z.preprocess((v) => (v === '' ? undefined : v),
+    z.url({ protocol: /^rediss?$/, message: 'must be a redis:// or rediss:// URL' }).optional()),
+  PORTICO_ADMIN_USERNAME: optionalText,
+  PORTICO_ADMIN_PASSWORD: optionalText,
+  PORTICO_SECRET: z.preprocess((v) => (v === '' ? undefined : v),
+    z.string().min(32, 'must be at least 32 characters (use e.g. `openssl rand -base64 32`)').optional()),
+  TRUST_PROXY: booleanFlag,
+  GATEWAY_SECRET: optionalText,
+  LOG_LEVEL: z.preprocess((v) => (v === '' || v === undefined ? 'info' : v),
+    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])),
+});
+
+export type Env = z.infer<typeof envSchema>;

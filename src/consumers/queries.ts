@@ -1,0 +1,17 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../db/types.js';
+
+export function createConsumerQueries(db: Kysely<Database>) {
+  return {
+    insert(executor: Kysely<Database>, values: { accountId: string; name: string; description?: string | null; isDefault: boolean }) {
+      return executor.insertInto('consumers')
+        .values({ account_id: values.accountId, name: values.name, description: values.description ?? null, is_default: values.isDefault })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+    },
+    listOfAccount(accountId: string) {
+      return db.selectFrom('consumers').selectAll().where('account_id', '=', accountId)
+        .orderBy('created_at').orderBy('id').execute();
+    },
+  };
+}

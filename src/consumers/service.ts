@@ -1,0 +1,23 @@
+import type { Kysely } from 'kysely';
+import type { ConsumerRow, Database } from '../db/types.js';
+import { createConsumerQueries } from './queries.js';
+
+export const DEFAULT_CONSUMER_NAME = 'default';
+
+export function renderConsumer(row: ConsumerRow) {
+  return { id: row.id, name: row.name, description: row.description, isDefault: row.is_default, createdAt: row.created_at.toISOString() };
+}
+
+export function createConsumerService(db: Kysely<Database>) {
+  const queries = createConsumerQueries(db);
+  return {
+    /** Every account gets one, in the transaction that creates the account. */
+    createDefault(trx: Kysely<Database>, accountId: string) {
+      return queries.insert(trx, { accountId, name: DEFAULT_CONSUMER_NAME, isDefault: true });
+    },
+    async listOfAccount(accountId: string) {
+      return (await queries.listOfAccount(accountId)).map(renderConsumer);
+    },
+  };
+}
+export type ConsumerService = ReturnType<typeof createConsumerService>;

@@ -1,0 +1,83 @@
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+
+/** jsonb: written as a JSON string (pg would turn arrays into PostgreSQL arrays), read parsed. */
+export type Json<T = unknown> = ColumnType<T, string, string>;
+type CreatedAt = ColumnType<Date, Date | undefined, never>;
+type UpdatedAt = ColumnType<Date, Date | undefined, Date>;
+
+export type AccountRole = 'developer' | 'admin';
+export type AccountStatus = 'active' | 'pending' | 'rejected' | 'banned';
+
+export interface AccountsTable {
+  id: Generated<string>;
+  username: string;
+  email: string | null;
+  /** Null for federated accounts, which cannot use the password form. */
+  password_hash: string | null;
+  role: AccountRole;
+  status: AccountStatus;
+  /** The reason given with a rejection or a ban, shown to the developer. */
+  status_reason: string | null;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface ConsumersTable {
+  id: Generated<string>;
+  account_id: string;
+  name: string;
+  description: string | null;
+  is_default: boolean;
+  created_at: CreatedAt;
+}
+
+export interface SettingsTable {
+  key: string;
+  value: Json;
+  updated_at: UpdatedAt;
+}
+
+export interface AuditEventsTable {
+  id: Generated<string>;
+  occurred_at: CreatedAt;
+  actor_id: string | null;
+  actor_ip: string | null;
+  action: string;
+  target_type: string;
+  target_id: string | null;
+  details: Json<Record<string, unknown>>;
+  request_id: string | null;
+}
+
+export interface SessionsTable {
+  id: Generated<string>;
+  /** HMAC of the opaque token; the token itself is never stored. */
+  token_hash: string;
+  account_id: string;
+  created_at: CreatedAt;
+  expires_at: Date;
+  ip: string | null;
+  user_agent: string | null;
+}
+
+/** One row: facts about this installation (the PORTICO_SECRET check value). */
+export interface InstanceTable {
+  id: ColumnType<boolean, boolean | undefined, never>;
+  secret_check: string;
+  created_at: CreatedAt;
+}
+
+export interface Database {
+  accounts: AccountsTable;
+  consumers: ConsumersTable;
+  settings: SettingsTable;
+  audit_events: AuditEventsTable;
+  sessions: SessionsTable;
+  instance: InstanceTable;
+}
+
+export type AccountRow = Selectable<AccountsTable>;
+export type ConsumerRow = Selectable<ConsumersTable>;
+export type AuditEventRow = Selectable<AuditEventsTable>;
+export type NewAuditEvent = Insertable<AuditEventsTable>;
+export type SessionRow = Selectable<SessionsTable>;

@@ -1,0 +1,124 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { DestinationStream } from 'pino';
+import { buildApp } from './app.js';
+import { loadConfig, resolveIssuer, type Config } from './config/index.js';
+import { resolveSecret } from './config/secret.js';
+import { systemClock, type AppContext, type Clock } from './context.js';
+import { deriveKeys } from './crypto/keys.js';
+import { createNotifyBus } from './db/bus.js';
+import { openDatabase, type DatabaseHandle } from './db/connect.js';
+import { assertSameSecret } from './db/instance.js';
+import { lockDataDir } from './db/lock.js';
+import { migrateToLatest } from './db/migrate.js';
+import { createLogger, type Logger } from './ops/logger.js';
+import { createServices, type Services } from './services.js';
+
+export interface StartOptions {
+  env?: NodeJS.ProcessEnv;
+  clock?: Clock;
+  logDestination?: DestinationStream;
+}
+
+export interface RunningPortico {
+  url: string;
+  issuer: string;
+  config: Config;
+  context: AppContext;
+  services: Services;
+  /** Stops accepting, lets in-flight requests finish (10 s at most), closes the database. */
+  close(): Promise<void>;
+}
+
+const SESSION_SWEEP_MS = 10 * 60 * 1000;
+const SHUTDOWN_GRACE_MS = 10_000;
+
+/** Opens what the server and the CLI both need: the lock, the secret, the migrated database. */
+export async function openRuntime(config: Config, log: Logger) {
+  const releaseLock = config.databaseUrl
+    ? async () => {}
+    : await lockDataDir(config.dataDir, (err) => {
+      log.fatal({ err: { message: err.message } }, 'lost the DATA_DIR lock; stopping to protect the embedded database');
+      process.exit(1);
+    });
+  let handle: DatabaseHandle | undefined;
+  try {
+    const { secret, generated } = await resolveSecret(config);
+    if (generated) log.warn({ dataDir: config.dataDir }, 'PORTICO_SECRET not set: generated one into DATA_DIR (set PORTICO_SECRET in production)');
+    const keys = deriveKeys(secret);
+    handle = await openDatabase(config);
+    await migrateToLatest(handle.db);
+    await assertSameSecret(handle.db, keys.check);
+    const opened = handle;
+    return {
+      handle, keys,
+      async close() {
+        await opened.close();
+        await releaseLock();
+      },
+    };
+  } catch (err) {
+    await handle?.close().catch(() => {});
+    await releaseLock().catch(() => {});
+    throw err;
+  }
+}
+
+export async function startPortico(options: StartOptions = {}): Promise<RunningPortico> {
+  const config = loadConfig(options.env ?? process.env);
+  const log = createLogger(config.logLevel, options.logDestination);
+  const runtime = await openRuntime(config, log);
+
+  // Bind first: with PORT=0 the issuer depends on the port actually bound. Until the app is
+  // built (milliseconds) requests are answered 503.
+  let handler: http.RequestListener = (_req, res) => { res.statusCode = 503; res.end(); };
+  const server = http.createServer((req, res) => handler(req, res));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, () => { server.off('error', reject); resolve(); });
+    });
+  } catch (err) {
+    await runtime.close();
+    throw err;
+  }
+  const { port } = server.address() as AddressInfo;
+  const issuer = resolveIssuer(config, port);
+
+  const context: AppContext = {
+    config, issuer, log, clock: options.clock ?? systemClock, keys: runtime.keys, db: runtime.handle.db,
+    bus: createNotifyBus(runtime.handle, (err) => log.error({ err }, 'notification handler failed')),
+  };
+  const services = await createServices(context);
+  if (config.admin) {
+    const created = await services.accounts.bootstrapAdmin(config.admin);
+    if (created) log.info({ username: created.username }, 'created the admin account from PORTICO_ADMIN_USERNAME');
+  }
+  handler = buildApp(context, services).callback();
+
+  const sweep = setInterval(() => {
+    services.sessions.sweepExpired().catch((err) => log.warn({ err }, 'session sweep failed'));
+  }, SESSION_SWEEP_MS).unref();
+
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const url = `http://${host}:${port}`;
+  log.info({ url, issuer, database: runtime.handle.kind }, `Portico ready on ${url}`);
+
+  let closing: Promise<void> | undefined;
+  return {
+    url, issuer, config, context, services,
+    close() {
+      closing ??= (async () => {
+        clearInterval(sweep);
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        const grace = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS).unref();
+        await closed;
+        clearTimeout(grace);
+        await runtime.close();
+        log.info('Portico stopped');
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,17 @@
+import { createAccountService } from './accounts/service.js';
+import { createSessionService } from './accounts/sessions.js';
+import { createAuditService } from './audit/service.js';
+import { createConsumerService } from './consumers/service.js';
+import type { AppContext } from './context.js';
+import { createSettingsService } from './settings/service.js';
+
+/** The composition root: every domain service, wired once per process. */
+export async function createServices(ctx: AppContext) {
+  const audit = createAuditService(ctx.db);
+  const settings = await createSettingsService(ctx, audit);
+  const consumers = createConsumerService(ctx.db);
+  const accounts = createAccountService(ctx, { audit, consumers, settings });
+  const sessions = createSessionService(ctx, { audit });
+  return { audit, settings, consumers, accounts, sessions };
+}
+export type Services = Awaited<ReturnType<typeof createServices>>;

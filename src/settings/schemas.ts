@@ -1,0 +1,19 @@
+import { z } from 'zod';
+
+export const approvalMode = z.enum(['auto', 'manual']);
+
+/** Every platform setting with its default (api.md section 4). */
+export const settingsSchema = z.strictObject({
+  developerApproval: approvalMode.default('auto'),
+  subscriptionApproval: approvalMode.default('auto'),
+  consumerDailyQuota: z.number().int().positive().max(1_000_000_000).default(100_000),
+});
+export type Settings = z.output<typeof settingsSchema>;
+
+/** PUT may send any subset, but at least one setting. */
+export const settingsUpdate = z.strictObject({
+  developerApproval: approvalMode.optional(),
+  subscriptionApproval: approvalMode.optional(),
+  consumerDailyQuota: z.number().int().positive().max(1_000_000_000).optional(),
+}).refine((v) => Object.keys(v).length > 0, 'send at least one setting');
+export type SettingsUpdate = z.output<typeof settingsUpdate>;
