@@ -1,12 +1,10 @@
-// ESM TypeScript through @swc/jest; run with node --experimental-vm-modules (see package.json).
+// ESM TypeScript through ts-jest (transpile only; `npm test` type-checks with tsc first).
+// Run with node --experimental-vm-modules (see package.json).
 export default {
   testEnvironment: 'node',
   extensionsToTreatAsEsm: ['.ts'],
   transform: {
-    '^.+\\.ts$': ['@swc/jest', {
-      jsc: { parser: { syntax: 'typescript' }, target: 'es2022' },
-      module: { type: 'es6' },
-    }],
+    '^.+\\.ts$': ['ts-jest', { useESM: true }],
   },
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
