@@ -9,19 +9,23 @@ function hasBody(ctx: Koa.Context): boolean {
   return (length !== '' && length !== '0') || ctx.get('Transfer-Encoding') !== '';
 }
 
-/** Finds a NUL byte anywhere in a parsed JSON value (keys included). */
-function containsNul(value: unknown): boolean {
-  if (typeof value === 'string') return value.includes('\u0000');
-  if (Array.isArray(value)) return value.some(containsNul);
-  if (value && typeof value === 'object') {
-    return Object.entries(value).some(([k, v]) => k.includes('\u0000') || containsNul(v));
+const MAX_DEPTH = 32;
+
+/** Why a parsed JSON value is refused: a NUL byte anywhere (keys included), or too deep a nesting. */
+function refusal(value: unknown, depth = 0): string | undefined {
+  if (typeof value === 'string') return value.includes('\u0000') ? 'Text must not contain NUL bytes.' : undefined;
+  if (value === null || typeof value !== 'object') return undefined;
+  if (depth >= MAX_DEPTH) return `The body must not nest deeper than ${MAX_DEPTH} levels.`;
+  for (const [key, inner] of Object.entries(value)) {
+    const problem = refusal(key) ?? refusal(inner, depth + 1);
+    if (problem) return problem;
   }
-  return false;
+  return undefined;
 }
 
 /**
  * Parses JSON bodies of the management API: only application/json, at most 64 KiB, strict JSON
- * (an object or array at the top), no NUL bytes. A request without a body leaves `body` undefined.
+ * (an object or array at the top), no NUL bytes, at most 32 levels deep. A request without a body leaves `body` undefined.
  */
 export function jsonBody(): Koa.Middleware {
   return async function parseJsonBody(ctx, next) {
@@ -36,7 +40,8 @@ export function jsonBody(): Koa.Middleware {
       if (e.type === 'encoding.unsupported' || e.status === 415) throw new UnsupportedMediaType('The body must be UTF-8 JSON.');
       throw new MalformedRequest('The body is not valid JSON.');
     }
-    if (containsNul(parsed)) throw new MalformedRequest('Text must not contain NUL bytes.');
+    const problem = refusal(parsed);
+    if (problem) throw new MalformedRequest(problem);
     ctx.request.body = parsed;
     return next();
   };
