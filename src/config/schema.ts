@@ -21,7 +21,7 @@ export const envSchema = z.object({
   ),
   HOST: z.preprocess((v) => (v === '' || v === undefined ? '127.0.0.1' : v), z.string()),
   ISSUER: z.preprocess((v) => (v === '' ? undefined : v), httpUrl('the issuer')
-    .refine((v) => { const u = new URL(v); return !u.search && !u.hash; }, 'must have no query or fragment')
+    .refine((v) => !URL.canParse(v) || (!new URL(v).search && !new URL(v).hash), 'must have no query or fragment')
     .optional()),
   API_AUDIENCE: z.preprocess((v) => (v === '' || v === undefined ? 'urn:portico:api' : v), z.string().max(2000)),
   DATABASE_URL: z.preprocess((v) => (v === '' ? undefined : v),
