@@ -1,0 +1,54 @@
+import { afterAll, describe, expect, it } from '@jest/globals';
+import { TEST_SECRET } from '../support/constants.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { apiClient } from '../support/http.js';
+import { runCli, spawnPortico } from '../support/process.js';
+
+const databases: TestDatabase[] = [];
+afterAll(async () => { for (const db of databases) await db.drop(); });
+
+describe('the admin CLI', () => {
+  it('creates an admin from a password on standard input, who can then log in', async () => {
+    const db = await createTestDatabase();
+    databases.push(db);
+    const env = { PORTICO_SECRET: TEST_SECRET, ...db.env };
+    const created = await runCli(['admin', 'create', 'ops-admin', '--password-stdin'], env, 'cli-admin-password\n');
+    expect(created.stderr).toBe('');
+    expect(created.code).toBe(0);
+    expect(created.stdout).toMatch(/^created admin ops-admin \([0-9a-f-]{36}\)/);
+    expect(created.stdout + created.stderr).not.toContain('cli-admin-password');
+
+    const again = await runCli(['admin', 'create', 'ops-admin', '--password-stdin'], env, 'cli-admin-password\n');
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/taken/);
+
+    const server = spawnPortico({ PORT: '0', ...env });
+    const api = apiClient(await server.ready);
+    const login = await api.post('/api/v1/auth/login', { username: 'ops-admin', password: 'cli-admin-password' });
+    expect(login.status).toBe(200);
+    expect(login.body.account.role).toBe('admin');
+    expect((await api.get('/api/v1/admin/audit?action=admin.created', { token: login.body.token })).body.items).toHaveLength(1);
+    await server.stop();
+  });
+
+  it('refuses a short password and bad usage without touching the database', async () => {
+    const db = await createTestDatabase();
+    databases.push(db);
+    const env = { PORTICO_SECRET: TEST_SECRET, ...db.env };
+    const short = await runCli(['admin', 'create', 'someone', '--password-stdin'], env, 'short\n');
+    expect(short.code).toBe(2);
+    expect(short.stderr).toMatch(/password: .*10 to 256 characters/);
+    expect((await runCli(['frobnicate'], env)).code).toBe(2);
+    const help = await runCli(['help'], env);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/admin create <username> --password-stdin/);
+  });
+
+  it('migrates an empty database', async () => {
+    const db = await createTestDatabase({ fresh: true });
+    databases.push(db);
+    const result = await runCli(['migrate'], { PORTICO_SECRET: TEST_SECRET, ...db.env });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/database is up to date/);
+  });
+});
