@@ -129,3 +129,19 @@ describe('sessions', () => {
     }
   });
 });
+
+describe('logs', () => {
+  it('never contain a password, a session token or a CSRF token', async () => {
+    const password = 'Log-Leak-Canary-Passw0rd';
+    await server.api.post('/api/v1/developers', { username: 'canary', password });
+    const login = await server.api.post('/api/v1/auth/login', { username: 'canary', password });
+    await server.api.get('/api/v1/me', { token: login.body.token });
+    await server.api.post('/api/v1/auth/login', { username: 'canary', password: 'Wrong-Canary-Passw0rd' });
+    await server.api.post('/api/v1/auth/logout', undefined, { token: login.body.token });
+    const all = server.logs.join('\n');
+    expect(all).toContain('"route":"/api/v1/auth/login"'); // the requests were logged
+    for (const secret of [password, 'Wrong-Canary-Passw0rd', login.body.token, login.body.csrfToken]) {
+      expect(all).not.toContain(secret);
+    }
+  });
+});

@@ -1,0 +1,23 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { startTestServer, type TestServer } from '../support/server.js';
+
+let server: TestServer | undefined;
+afterEach(async () => { await server?.stop(); server = undefined; });
+
+async function auditedIp(trustProxy: string): Promise<string | null> {
+  server = await startTestServer({ env: { TRUST_PROXY: trustProxy } });
+  const headers = { 'x-forwarded-for': '203.0.113.7', 'content-type': 'application/json' };
+  const res = await server.api.post('/api/v1/developers', undefined, { raw: JSON.stringify({ username: 'proxied', password: 'proxied-password' }), headers });
+  const admin = await server.adminToken();
+  const events = await server.api.get(`/api/v1/admin/audit?targetId=${res.body.id}`, { token: admin });
+  return events.body.items[0].actorIp as string | null;
+}
+
+describe('TRUST_PROXY', () => {
+  it('takes the client IP from X-Forwarded-For only when set', async () => {
+    expect(await auditedIp('true')).toBe('203.0.113.7');
+  });
+  it('ignores X-Forwarded-For by default', async () => {
+    expect(await auditedIp('false')).toMatch(/127\.0\.0\.1/);
+  });
+});
