@@ -2,10 +2,11 @@ import { sql, type Kysely } from 'kysely';
 import type { AccountRole, AccountStatus, Database } from '../db/types.js';
 import type { Cursor } from '../http/pagination.js';
 
+/** Statements over `db`: the pool, or a transaction when called with `trx`. */
 export function createAccountQueries(db: Kysely<Database>) {
   return {
-    insert(trx: Kysely<Database>, values: { username: string; email: string | null; passwordHash: string | null; role: AccountRole; status: AccountStatus }) {
-      return trx.insertInto('accounts')
+    insert(values: { username: string; email: string | null; passwordHash: string | null; role: AccountRole; status: AccountStatus }) {
+      return db.insertInto('accounts')
         .values({ username: values.username, email: values.email, password_hash: values.passwordHash, role: values.role, status: values.status })
         .returningAll()
         .executeTakeFirstOrThrow();
@@ -17,14 +18,14 @@ export function createAccountQueries(db: Kysely<Database>) {
       return db.selectFrom('accounts').selectAll().where('id', '=', id).executeTakeFirst();
     },
     /** Locks the row for a status change, so two admins cannot race one transition. */
-    findForUpdate(trx: Kysely<Database>, id: string) {
-      return trx.selectFrom('accounts').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
+    findForUpdate(id: string) {
+      return db.selectFrom('accounts').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
     },
     anyAdmin() {
       return db.selectFrom('accounts').select('id').where('role', '=', 'admin').limit(1).executeTakeFirst();
     },
-    setStatus(trx: Kysely<Database>, id: string, status: AccountStatus, reason: string | null, now: Date) {
-      return trx.updateTable('accounts').set({ status, status_reason: reason, updated_at: now })
+    setStatus(id: string, status: AccountStatus, reason: string | null, now: Date) {
+      return db.updateTable('accounts').set({ status, status_reason: reason, updated_at: now })
         .where('id', '=', id).returningAll().executeTakeFirstOrThrow();
     },
     setPasswordHash(id: string, passwordHash: string) {
@@ -63,8 +64,8 @@ export function createSessionQueries(db: Kysely<Database>) {
     delete(id: string) {
       return db.deleteFrom('sessions').where('id', '=', id).execute();
     },
-    deleteOfAccount(trx: Kysely<Database>, accountId: string) {
-      return trx.deleteFrom('sessions').where('account_id', '=', accountId).executeTakeFirst();
+    deleteOfAccount(accountId: string) {
+      return db.deleteFrom('sessions').where('account_id', '=', accountId).executeTakeFirst();
     },
     deleteExpired(now: Date) {
       return db.deleteFrom('sessions').where('expires_at', '<=', now).executeTakeFirst();

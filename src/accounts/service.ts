@@ -32,7 +32,6 @@ export const ACCOUNT_TOPIC = 'accounts';
 
 export function createAccountService(ctx: AppContext, deps: { audit: AuditService; consumers: ConsumerService; settings: SettingsService }) {
   const accounts = createAccountQueries(ctx.db);
-  const sessions = createSessionQueries(ctx.db);
 
   /** Creates an account and its default consumer in one transaction (argon2 runs before it). */
   async function create(actor: Actor, input: { username: string; password: string; email?: string; role: AccountRole; status: AccountStatus }) {
@@ -40,7 +39,7 @@ export function createAccountService(ctx: AppContext, deps: { audit: AuditServic
     const passwordHash = await hashPassword(input.password);
     try {
       return await ctx.db.transaction().execute(async (trx) => {
-        const row = await accounts.insert(trx, { username: input.username, email: input.email ?? null, passwordHash, role: input.role, status: input.status });
+        const row = await createAccountQueries(trx).insert({ username: input.username, email: input.email ?? null, passwordHash, role: input.role, status: input.status });
         await deps.consumers.createDefault(trx, row.id);
         await deps.audit.record(trx, { ...actor, accountId: actor.accountId ?? row.id }, {
           action: input.role === 'admin' ? 'admin.created' : 'account.registered',
@@ -80,14 +79,15 @@ export function createAccountService(ctx: AppContext, deps: { audit: AuditServic
     async moderate(actor: Actor, id: string, action: ModerationAction, reason?: string) {
       const transition = TRANSITIONS[action];
       const row = await ctx.db.transaction().execute(async (trx) => {
-        const current = await accounts.findForUpdate(trx, id);
+        const inTrx = createAccountQueries(trx);
+        const current = await inTrx.findForUpdate(id);
         if (!current || current.role !== 'developer') throw new NotFound('developer');
         if (!(transition.from as readonly string[]).includes(current.status)) {
           throw new Conflict(`Cannot ${action} an account that is ${current.status}.`, { status: current.status });
         }
         const keepsReason = action === 'reject' || action === 'ban';
-        const updated = await accounts.setStatus(trx, id, transition.to, keepsReason ? reason ?? null : null, ctx.clock.now());
-        const endedSessions = action === 'ban' ? Number((await sessions.deleteOfAccount(trx, id)).numDeletedRows) : 0;
+        const updated = await inTrx.setStatus(id, transition.to, keepsReason ? reason ?? null : null, ctx.clock.now());
+        const endedSessions = action === 'ban' ? Number((await createSessionQueries(trx).deleteOfAccount(id)).numDeletedRows) : 0;
         await deps.audit.record(trx, actor, {
           action: transition.action, targetType: 'account', targetId: id,
           details: { from: current.status, to: transition.to, ...(reason ? { reason } : {}), ...(action === 'ban' ? { endedSessions } : {}) },

@@ -6,8 +6,8 @@ export interface AuditFilter { action?: string; actorId?: string; targetId?: str
 
 export function createAuditQueries(db: Kysely<Database>) {
   return {
-    insert(executor: Kysely<Database>, event: NewAuditEvent) {
-      return executor.insertInto('audit_events').values(event).execute();
+    insert(event: NewAuditEvent) {
+      return db.insertInto('audit_events').values(event).execute();
     },
     list(filter: AuditFilter) {
       let query = db.selectFrom('audit_events').selectAll();

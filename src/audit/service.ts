@@ -31,7 +31,7 @@ export function createAuditService(db: Kysely<Database>) {
   return {
     /** Writes through the caller's transaction, so the event exists exactly when the change does. */
     record(trx: Kysely<Database>, actor: Actor, entry: AuditEntry): Promise<unknown> {
-      return queries.insert(trx, {
+      return createAuditQueries(trx).insert({
         actor_id: actor.accountId,
         actor_ip: actor.ip,
         request_id: actor.requestId,

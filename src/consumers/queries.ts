@@ -3,8 +3,8 @@ import type { Database } from '../db/types.js';
 
 export function createConsumerQueries(db: Kysely<Database>) {
   return {
-    insert(executor: Kysely<Database>, values: { accountId: string; name: string; description?: string | null; isDefault: boolean }) {
-      return executor.insertInto('consumers')
+    insert(values: { accountId: string; name: string; description?: string | null; isDefault: boolean }) {
+      return db.insertInto('consumers')
         .values({ account_id: values.accountId, name: values.name, description: values.description ?? null, is_default: values.isDefault })
         .returningAll()
         .executeTakeFirstOrThrow();

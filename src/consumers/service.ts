@@ -9,14 +9,13 @@ export function renderConsumer(row: ConsumerRow) {
 }
 
 export function createConsumerService(db: Kysely<Database>) {
-  const queries = createConsumerQueries(db);
   return {
     /** Every account gets one, in the transaction that creates the account. */
     createDefault(trx: Kysely<Database>, accountId: string) {
-      return queries.insert(trx, { accountId, name: DEFAULT_CONSUMER_NAME, isDefault: true });
+      return createConsumerQueries(trx).insert({ accountId, name: DEFAULT_CONSUMER_NAME, isDefault: true });
     },
     async listOfAccount(accountId: string) {
-      return (await queries.listOfAccount(accountId)).map(renderConsumer);
+      return (await createConsumerQueries(db).listOfAccount(accountId)).map(renderConsumer);
     },
   };
 }

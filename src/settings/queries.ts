@@ -6,8 +6,8 @@ export function createSettingsQueries(db: Kysely<Database>) {
     all() {
       return db.selectFrom('settings').select(['key', 'value']).execute();
     },
-    upsert(trx: Kysely<Database>, key: string, value: unknown, now: Date) {
-      return trx.insertInto('settings')
+    upsert(key: string, value: unknown, now: Date) {
+      return db.insertInto('settings')
         .values({ key, value: JSON.stringify(value), updated_at: now })
         .onConflict((oc) => oc.column('key').doUpdateSet({ value: JSON.stringify(value), updated_at: now }))
         .execute();

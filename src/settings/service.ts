@@ -33,7 +33,8 @@ export async function createSettingsService(ctx: AppContext, audit: AuditService
       const before = await this.get();
       const now = ctx.clock.now();
       await ctx.db.transaction().execute(async (trx) => {
-        for (const [key, value] of Object.entries(changes)) await queries.upsert(trx, key, value, now);
+        const inTrx = createSettingsQueries(trx);
+        for (const [key, value] of Object.entries(changes)) await inTrx.upsert(key, value, now);
         await audit.record(trx, actor, {
           action: 'settings.updated', targetType: 'settings', targetId: null,
           details: { changes: Object.fromEntries(Object.entries(changes).map(([k, v]) => [k, { from: before[k as keyof Settings], to: v }])) },
