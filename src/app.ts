@@ -29,7 +29,7 @@ export function buildApp(ctx: AppContext, services: Services): Koa {
 
   const publicRoutes = new Router();
   mountHealthRoutes(publicRoutes, ctx.db);
-  mountAccountRoutes(publicRoutes, services.accounts, services.sessions);
+  mountAccountRoutes(publicRoutes, services.accounts, services.sessions, { secureCookies: ctx.issuer.startsWith('https:') });
 
   const adminRoutes = new Router();
   adminRoutes.use(requireSession(services.sessions), requireAdmin());
@@ -45,7 +45,7 @@ export function buildApp(ctx: AppContext, services: Services): Koa {
   app.use((koaCtx, next) => (koaCtx.path.startsWith('/api/') ? parseJson(koaCtx, next) : next()));
   for (const router of [publicRoutes, adminRoutes]) {
     app.use(router.routes());
-    app.use(router.allowedMethods({ throw: true }));
+    app.use(router.allowedMethods());
   }
   return app;
 }

@@ -2,13 +2,14 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { DestinationStream } from 'pino';
 import { buildApp } from './app.js';
-import { loadConfig, resolveIssuer, type Config } from './config/index.js';
+import { ConfigError, loadConfig, resolveIssuer, type Config } from './config/index.js';
+import { Conflict } from './http/errors.js';
 import { resolveSecret } from './config/secret.js';
 import { systemClock, type AppContext, type Clock } from './context.js';
 import { deriveKeys } from './crypto/keys.js';
 import { createNotifyBus } from './db/bus.js';
 import { openDatabase, type DatabaseHandle } from './db/connect.js';
-import { assertSameSecret } from './db/instance.js';
+import { assertSameSecret, recordSecret } from './db/instance.js';
 import { lockDataDir } from './db/lock.js';
 import { migrateToLatest } from './db/migrate.js';
 import { createLogger, type Logger } from './ops/logger.js';
@@ -47,8 +48,9 @@ export async function openRuntime(config: Config, log: Logger) {
     if (generated) log.warn({ dataDir: config.dataDir }, 'PORTICO_SECRET not set: generated one into DATA_DIR (set PORTICO_SECRET in production)');
     const keys = deriveKeys(secret);
     handle = await openDatabase(config);
-    await migrateToLatest(handle.db);
     await assertSameSecret(handle.db, keys.check);
+    await migrateToLatest(handle.db);
+    await recordSecret(handle.db, keys.check);
     const opened = handle;
     return {
       handle, keys,
@@ -89,10 +91,17 @@ export async function startPortico(options: StartOptions = {}): Promise<RunningP
     config, issuer, log, clock: options.clock ?? systemClock, keys: runtime.keys, db: runtime.handle.db,
     bus: createNotifyBus(runtime.handle, (err) => log.error({ err }, 'notification handler failed')),
   };
-  const services = await createServices(context);
-  if (config.admin) {
-    const created = await services.accounts.bootstrapAdmin(config.admin);
-    if (created) log.info({ username: created.username }, 'created the admin account from PORTICO_ADMIN_USERNAME');
+  let services: Services;
+  try {
+    services = await createServices(context);
+    if (config.admin) {
+      const created = await services.accounts.bootstrapAdmin(config.admin);
+      if (created) log.info({ username: created.username }, 'created the admin account from PORTICO_ADMIN_USERNAME');
+    }
+  } catch (err) {
+    await new Promise((resolve) => server.close(resolve));
+    await runtime.close();
+    throw err instanceof Conflict ? new ConfigError(`PORTICO_ADMIN_USERNAME: ${err.message}`) : err;
   }
   handler = buildApp(context, services).callback();
 

@@ -6,8 +6,10 @@ import { loginBody, registerBody } from './schemas.js';
 import type { AccountService } from './service.js';
 import { SESSION_TTL_SECONDS, type SessionService } from './sessions.js';
 
-function setSessionCookies(ctx: Koa.Context, token: string, csrfToken: string): void {
-  const common = { sameSite: 'lax' as const, secure: ctx.secure, path: '/', maxAge: SESSION_TTL_SECONDS * 1000, overwrite: true };
+function setSessionCookies(ctx: Koa.Context, token: string, csrfToken: string, secure: boolean): void {
+  // An https issuer means TLS ends in front of us, even when the proxy is not trusted to say so.
+  if (secure) ctx.cookies.secure = true;
+  const common = { sameSite: 'lax' as const, secure: secure || ctx.secure, path: '/', maxAge: SESSION_TTL_SECONDS * 1000, overwrite: true };
   ctx.cookies.set(SESSION_COOKIE, token, { ...common, httpOnly: true, signed: true });
   // Readable by the page's own scripts, which echo it in X-CSRF-Token (double submit, bound to the session).
   ctx.cookies.set(CSRF_COOKIE, csrfToken, { ...common, httpOnly: false, signed: false });
@@ -18,7 +20,7 @@ function clearSessionCookies(ctx: Koa.Context): void {
 }
 
 /** Registration and the session endpoints: /api/v1/developers, /api/v1/auth/*, /api/v1/me. */
-export function mountAccountRoutes(router: Router, accounts: AccountService, sessions: SessionService): void {
+export function mountAccountRoutes(router: Router, accounts: AccountService, sessions: SessionService, options: { secureCookies: boolean }): void {
   router.post('/api/v1/developers', async (ctx) => {
     const { body } = validate(ctx, { body: registerBody });
     ctx.status = 201;
@@ -28,7 +30,7 @@ export function mountAccountRoutes(router: Router, accounts: AccountService, ses
   router.post('/api/v1/auth/login', async (ctx) => {
     const { body } = validate(ctx, { body: loginBody });
     const result = await sessions.login({ ...actorOf(ctx), userAgent: ctx.get('User-Agent') || null }, body.username, body.password);
-    setSessionCookies(ctx, result.token, result.csrfToken);
+    setSessionCookies(ctx, result.token, result.csrfToken, options.secureCookies);
     ctx.body = { token: result.token, expiresIn: result.expiresIn, account: result.account, csrfToken: result.csrfToken };
   });
 

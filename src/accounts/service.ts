@@ -83,7 +83,7 @@ export function createAccountService(ctx: AppContext, deps: { audit: AuditServic
         const current = await inTrx.findForUpdate(id);
         if (!current || current.role !== 'developer') throw new NotFound('developer');
         if (!(transition.from as readonly string[]).includes(current.status)) {
-          throw new Conflict(`Cannot ${action} an account that is ${current.status}.`, { status: current.status });
+          throw new Conflict(`Cannot ${action} an account that is ${current.status}.`, { accountStatus: current.status });
         }
         const keepsReason = action === 'reject' || action === 'ban';
         const updated = await inTrx.setStatus(id, transition.to, keepsReason ? reason ?? null : null, ctx.clock.now());

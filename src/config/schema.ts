@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { password, username } from '../accounts/schemas.js';
 
 // An unset variable and an empty one mean the same: take the default.
 const optionalText = z.preprocess((v) => (v === '' ? undefined : v), z.string().optional());
@@ -29,8 +30,9 @@ export const envSchema = z.object({
   DATA_DIR: z.preprocess((v) => (v === '' || v === undefined ? './data' : v), z.string()),
   REDIS_URL: z.preprocess((v) => (v === '' ? undefined : v),
     z.url({ protocol: /^rediss?$/, message: 'must be a redis:// or rediss:// URL' }).optional()),
-  PORTICO_ADMIN_USERNAME: optionalText,
-  PORTICO_ADMIN_PASSWORD: optionalText,
+  // The same rules as registration: the bootstrap admin is an account like any other.
+  PORTICO_ADMIN_USERNAME: z.preprocess((v) => (v === '' ? undefined : v), username.optional()),
+  PORTICO_ADMIN_PASSWORD: z.preprocess((v) => (v === '' ? undefined : v), password.optional()),
   PORTICO_SECRET: z.preprocess((v) => (v === '' ? undefined : v),
     z.string().min(32, 'must be at least 32 characters (use e.g. `openssl rand -base64 32`)').optional()),
   TRUST_PROXY: booleanFlag,

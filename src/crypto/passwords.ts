@@ -20,10 +20,10 @@ export function passwordNeedsRehash(hash: string): boolean {
   return argon2.needsRehash(hash, OPTIONS);
 }
 
-// Verified against when the username is unknown, so both failures take the same time.
-let dummyHash: Promise<string> | undefined;
+// Verified against when the username is unknown, so both failures take the same time. Fixed
+// (made with OPTIONS), so that even the first unknown-username login costs exactly one verify.
+const DUMMY_HASH = '$argon2id$v=19$m=19456,p=1,t=2$lJcDL4lOodp+6mPCo/twdQ$nvtR1r/lTfat3WiYAWZLzYEIHCbSuYyvecHqLTTCHqI';
 export async function verifyAgainstDummy(password: string): Promise<false> {
-  dummyHash ??= hashPassword('portico-dummy-password');
-  await verifyPassword(await dummyHash, password);
+  await verifyPassword(DUMMY_HASH, password);
   return false;
 }

@@ -10,8 +10,11 @@ export function encodeCursor(at: Date, id: string): string {
 const cursorParam = z.string().max(200).transform((value, ctx) => {
   try {
     const [at, id] = JSON.parse(Buffer.from(value, 'base64url').toString('utf8')) as [string, string];
+    // Only what encodeCursor makes: an ISO instant PostgreSQL can hold, and a uuid.
     const date = new Date(at);
-    if (Number.isNaN(date.getTime()) || !z.uuid().safeParse(id).success) throw new Error('bad');
+    if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(at) || Number.isNaN(date.getTime()) || !z.uuid().safeParse(id).success) {
+      throw new Error('not a cursor');
+    }
     return { at: date, id };
   } catch {
     ctx.addIssue({ code: 'custom', message: 'is not a cursor returned by this list' });

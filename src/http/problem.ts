@@ -7,12 +7,12 @@ function send(ctx: Koa.Context, error: PorticoError): void {
   ctx.status = error.status;
   ctx.type = PROBLEM_TYPE;
   ctx.body = {
+    ...error.extensions,
     type: `urn:portico:problem:${error.code}`,
     title: error.title,
     status: error.status,
     detail: error.message,
     code: error.code,
-    ...error.extensions,
     requestId: ctx.state.requestId,
   };
 }
@@ -26,13 +26,15 @@ export function problemResponses(): Koa.Middleware {
   return async function renderProblems(ctx, next) {
     try {
       await next();
-      if (ctx.status === 404 && ctx.body === undefined) throw new NotFound('route');
+      if (ctx.body === undefined || ctx.body === null) {
+        if (ctx.status === 404) throw new NotFound('route');
+        // The router answers 405 for a known path, 501 for a method it does not know at all.
+        if (ctx.status === 405 || ctx.status === 501) throw new MethodNotAllowed(ctx.response.get('Allow') || 'none');
+      }
     } catch (err) {
       if (err instanceof PorticoError) return send(ctx, err);
       const status = (err as { status?: unknown }).status;
       if (typeof status === 'number' && status >= 400 && status < 500) {
-        const allow = ctx.response.get('Allow');
-        if (status === 405) return send(ctx, new MethodNotAllowed(allow || 'see the API documentation'));
         return send(ctx, new PorticoError(status, 'bad_request', 'Bad request', 'The request could not be understood.'));
       }
       ctx.state.log?.error({ err }, 'unexpected error');

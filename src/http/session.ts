@@ -26,7 +26,7 @@ export function requireSession(sessions: SessionService): Koa.Middleware {
     let via: AuthState['via'];
     let token: string | undefined;
     if (header) {
-      const match = /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(header);
+      const match = /^Bearer +([A-Za-z0-9._~+/=-]+)$/i.exec(header);
       if (!match) throw new Unauthenticated('The Authorization header must be "Bearer <session token>".');
       token = match[1];
       via = 'bearer';

@@ -9,6 +9,8 @@ const REDACT_PATHS = [
   ...SECRET_KEYS.map((k) => `*.${k}`),
   ...SECRET_KEYS.map((k) => `*.*.${k}`),
   'req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]',
+  // Database errors carry the statement's parameters (hashes, emails): never log them.
+  'err.params', 'err.parameters', 'err.query',
 ];
 
 export function createLogger(level: string, destination?: DestinationStream): Logger {

@@ -39,6 +39,8 @@ describe('the admin CLI', () => {
     expect(short.code).toBe(2);
     expect(short.stderr).toMatch(/password: .*10 to 256 characters/);
     expect((await runCli(['frobnicate'], env)).code).toBe(2);
+    // Nothing was created: the same name with a proper password is still free.
+    expect((await runCli(['admin', 'create', 'someone', '--password-stdin'], env, 'a-proper-password\n')).code).toBe(0);
     const help = await runCli(['help'], env);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/admin create <username> --password-stdin/);

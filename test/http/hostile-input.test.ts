@@ -51,6 +51,7 @@ function expectProblem(res: { status: number; headers: Headers; body: any; text:
   expect({ label, status: res.status >= 400 && res.status < 500 }).toEqual({ label, status: true });
   expect(res.headers.get('content-type')).toContain('application/problem+json');
   expect(res.body.code).toEqual(expect.any(String));
+  expect(res.body.status).toBe(res.status);
   expect(res.text).not.toMatch(/at .*\.(ts|js):\d+/); // no stack trace
 }
 
@@ -95,6 +96,9 @@ describe('hostile input', () => {
       '/api/v1/admin/developers?limit=0', '/api/v1/admin/developers?limit=abc', '/api/v1/admin/developers?limit=1000',
       '/api/v1/admin/developers?status=everyone', '/api/v1/admin/developers?cursor=garbage', '/api/v1/admin/developers?status=%00',
       '/api/v1/admin/developers?limit=1&limit=2', '/api/v1/admin/audit?actorId=nope', '/api/v1/admin/audit?action=%00',
+      `/api/v1/admin/audit?cursor=${Buffer.from(JSON.stringify(['+275760-09-13T00:00:00.000Z', developerId])).toString('base64url')}`,
+      `/api/v1/admin/audit?cursor=${Buffer.from(JSON.stringify(['0000-01-01T00:00:00Z', developerId])).toString('base64url')}`,
+      `/api/v1/admin/developers?cursor=${Buffer.from('["2026-01-01T00:00:00.000Z"]').toString('base64url')}`,
       `/api/v1/admin/audit?targetId=${'t'.repeat(300)}`,
     ];
     for (const path of queries) {
@@ -111,6 +115,12 @@ describe('hostile input', () => {
     const wrongMethod = await server.api.request('DELETE', '/api/v1/developers');
     expect(wrongMethod.status).toBe(405);
     expect(wrongMethod.body.code).toBe('method_not_allowed');
+    expect(wrongMethod.headers.get('allow')).toBe('POST');
+    for (const method of ['PROPFIND', 'PURGE', 'MKCOL']) {
+      const odd = await server.api.request(method, '/api/v1/me', undefined, { token: admin });
+      expect({ method, status: odd.status }).toEqual({ method, status: 405 });
+      expect(odd.body.code).toBe('method_not_allowed');
+    }
   });
 
   it('logged no unexpected error during the sweep', () => {

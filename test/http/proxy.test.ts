@@ -13,6 +13,17 @@ async function auditedIp(trustProxy: string): Promise<string | null> {
   return events.body.items[0].actorIp as string | null;
 }
 
+describe('the session cookie', () => {
+  it('is Secure when the issuer is https, even behind an untrusted proxy', async () => {
+    server = await startTestServer({ env: { ISSUER: 'https://auth.example.com' } });
+    const login = await server.api.post('/api/v1/auth/login', { username: 'root', password: 'admin-password-1' });
+    expect(login.status).toBe(200);
+    const cookies = login.headers.getSetCookie();
+    expect(cookies.find((c) => c.startsWith('portico_session='))).toMatch(/; secure/i);
+    expect(cookies.find((c) => c.startsWith('portico_csrf='))).toMatch(/; secure/i);
+  });
+});
+
 describe('TRUST_PROXY', () => {
   it('takes the client IP from X-Forwarded-For only when set', async () => {
     expect(await auditedIp('true')).toBe('203.0.113.7');

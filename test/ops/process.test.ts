@@ -91,6 +91,8 @@ describe('refusing to start', () => {
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL:/],
     [{ TRUST_PROXY: 'maybe' }, /TRUST_PROXY: must be true or false/],
     [{ PORTICO_ADMIN_USERNAME: 'admin' }, /PORTICO_ADMIN_USERNAME and PORTICO_ADMIN_PASSWORD must be set together/],
+    [{ PORTICO_ADMIN_USERNAME: 'a b', PORTICO_ADMIN_PASSWORD: 'long-enough-pw' }, /PORTICO_ADMIN_USERNAME: may contain only/],
+    [{ PORTICO_ADMIN_USERNAME: 'admin', PORTICO_ADMIN_PASSWORD: 'short' }, /PORTICO_ADMIN_PASSWORD: /],
   ])('with an invalid setting %j', async (env, message) => {
     const { env: { DATA_DIR } } = await database({ fresh: true });
     const server = spawnPortico({ PORT: '0', DATA_DIR, ...env });
