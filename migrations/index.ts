@@ -1,8 +1,10 @@
 import type { Migration } from 'kysely/migration';
 import * as m0001 from './0001_foundation.js';
+import * as m0002 from './0002_oidc_storage.js';
 
 // Listed by hand (not read from the folder) so the same code runs from dist/ and under jest.
 // Files are never edited after landing; a change is a new file added here.
 export const migrations: Record<string, Migration> = {
   '0001_foundation': m0001,
+  '0002_oidc_storage': m0002,
 };

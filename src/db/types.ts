@@ -67,6 +67,35 @@ export interface InstanceTable {
   created_at: CreatedAt;
 }
 
+/** oidc-provider's artifacts: sessions, interactions, grants, codes, refresh tokens, ... */
+export interface OidcPayloadsTable {
+  model: string;
+  id: string;
+  payload: Json<Record<string, unknown>>;
+  grant_id: string | null;
+  uid: string | null;
+  user_code: string | null;
+  /** Null for artifacts without expiry. */
+  expires_at: Date | null;
+  /** Set once, by a conditional update, so a code or refresh token is consumed only once. */
+  consumed_at: Date | null;
+}
+
+export type SigningKeyState = 'next' | 'active' | 'retired';
+
+export interface SigningKeysTable {
+  kid: string;
+  alg: string;
+  public_jwk: Json<Record<string, unknown>>;
+  /** The private JWK, sealed (AES-256-GCM) with the kid as associated data. */
+  sealed_private_jwk: string;
+  state: SigningKeyState;
+  created_at: CreatedAt;
+  /** When the key starts signing; it is published from creation on. */
+  activates_at: Date;
+  retired_at: Date | null;
+}
+
 export interface Database {
   accounts: AccountsTable;
   consumers: ConsumersTable;
@@ -74,6 +103,8 @@ export interface Database {
   audit_events: AuditEventsTable;
   sessions: SessionsTable;
   instance: InstanceTable;
+  oidc_payloads: OidcPayloadsTable;
+  signing_keys: SigningKeysTable;
 }
 
 export type AccountRow = Selectable<AccountsTable>;
@@ -81,3 +112,4 @@ export type ConsumerRow = Selectable<ConsumersTable>;
 export type AuditEventRow = Selectable<AuditEventsTable>;
 export type NewAuditEvent = Insertable<AuditEventsTable>;
 export type SessionRow = Selectable<SessionsTable>;
+export type SigningKeyRow = Selectable<SigningKeysTable>;

@@ -1,0 +1,66 @@
+import type { Kysely } from 'kysely';
+import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
+import type { Clock } from '../context.js';
+import type { Database } from '../db/types.js';
+
+/**
+ * oidc-provider's storage on the `oidc_payloads` table: one row per (model, id). Expired rows
+ * are never returned; `consume` is a conditional update, so of two concurrent uses of one code
+ * or refresh token exactly one succeeds. Consumed rows stay until they expire: that is how a
+ * second use of a rotated refresh token is recognised (and its grant revoked by the library).
+ */
+export function createOidcAdapter(db: Kysely<Database>, clock: Clock) {
+  return (model: string): Adapter => {
+    const live = () => db.selectFrom('oidc_payloads').select(['payload', 'consumed_at'])
+      .where('model', '=', model)
+      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', clock.now())]));
+
+    function toPayload(row: { payload: Record<string, unknown>; consumed_at: Date | null } | undefined): AdapterPayload | undefined {
+      if (!row) return undefined;
+      const payload = row.payload as AdapterPayload;
+      return row.consumed_at ? { ...payload, consumed: Math.floor(row.consumed_at.getTime() / 1000) } : payload;
+    }
+
+    return {
+      async upsert(id, payload, expiresIn) {
+        const values = {
+          payload: JSON.stringify(payload),
+          grant_id: payload.grantId ?? null,
+          uid: payload.uid ?? null,
+          user_code: payload.userCode ?? null,
+          expires_at: expiresIn ? new Date(clock.now().getTime() + expiresIn * 1000) : null,
+        };
+        await db.insertInto('oidc_payloads').values({ model, id, ...values })
+          .onConflict((oc) => oc.columns(['model', 'id']).doUpdateSet(values))
+          .execute();
+      },
+      async find(id) {
+        return toPayload(await live().where('id', '=', id).executeTakeFirst());
+      },
+      async findByUid(uid) {
+        return toPayload(await live().where('uid', '=', uid).executeTakeFirst());
+      },
+      async findByUserCode(userCode) {
+        return toPayload(await live().where('user_code', '=', userCode).executeTakeFirst());
+      },
+      async consume(id) {
+        const result = await db.updateTable('oidc_payloads').set({ consumed_at: clock.now() })
+          .where('model', '=', model).where('id', '=', id).where('consumed_at', 'is', null)
+          .executeTakeFirst();
+        if (Number(result.numUpdatedRows) === 0) throw new errors.InvalidGrant('grant request is invalid');
+      },
+      async destroy(id) {
+        await db.deleteFrom('oidc_payloads').where('model', '=', model).where('id', '=', id).execute();
+      },
+      async revokeByGrantId(grantId) {
+        await db.deleteFrom('oidc_payloads').where('model', '=', model).where('grant_id', '=', grantId).execute();
+      },
+    };
+  };
+}
+
+/** Removes expired artifacts (run in the background). */
+export async function sweepExpiredOidcPayloads(db: Kysely<Database>, now: Date): Promise<number> {
+  const result = await db.deleteFrom('oidc_payloads').where('expires_at', '<=', now).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}

@@ -1,0 +1,89 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { Kysely } from 'kysely';
+import { openDatabase, type DatabaseHandle } from '../../src/db/connect.js';
+import type { Database } from '../../src/db/types.js';
+import { createOidcAdapter, sweepExpiredOidcPayloads } from '../../src/oidc/adapter.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { manualClock } from '../support/server.js';
+
+// The storage contract of oidc-provider's adapter. CI runs it on PGlite and on PostgreSQL.
+let database: TestDatabase;
+let handle: DatabaseHandle;
+let db: Kysely<Database>;
+const clock = manualClock();
+beforeAll(async () => {
+  database = await createTestDatabase();
+  handle = await openDatabase({ dataDir: database.env.DATA_DIR, databaseUrl: database.env.DATABASE_URL });
+  db = handle.db;
+});
+afterAll(async () => {
+  await handle?.close();
+  await database?.drop();
+});
+
+const adapterFor = (model: string) => createOidcAdapter(db, clock)(model);
+
+describe('the oidc-provider adapter', () => {
+  it('stores, finds and overwrites by id, per model', async () => {
+    const tokens = adapterFor('RefreshToken');
+    await tokens.upsert('rt-1', { jti: 'rt-1', grantId: 'g-1', accountId: 'acc' }, 60);
+    expect(await tokens.find('rt-1')).toEqual({ jti: 'rt-1', grantId: 'g-1', accountId: 'acc' });
+    expect(await adapterFor('AccessToken').find('rt-1')).toBeUndefined();
+    expect(await tokens.find('missing')).toBeUndefined();
+    await tokens.upsert('rt-1', { jti: 'rt-1', grantId: 'g-1', accountId: 'other' }, 60);
+    expect(await tokens.find('rt-1')).toMatchObject({ accountId: 'other' });
+  });
+
+  it('honours expiry on read, and the sweep removes only expired rows', async () => {
+    const codes = adapterFor('AuthorizationCode');
+    await codes.upsert('short', { jti: 'short' }, 10);
+    await codes.upsert('long', { jti: 'long' }, 1000);
+    await adapterFor('Client').upsert('forever', { client_id: 'forever' }, undefined);
+    clock.advance(11_000);
+    expect(await codes.find('short')).toBeUndefined();
+    expect(await codes.find('long')).toBeDefined();
+    expect(await sweepExpiredOidcPayloads(db, clock.now())).toBeGreaterThanOrEqual(1);
+    const left = await db.selectFrom('oidc_payloads').select('id').where('id', 'in', ['short', 'long', 'forever']).execute();
+    expect(left.map((r) => r.id).sort()).toEqual(['forever', 'long']);
+  });
+
+  it('finds sessions by uid and device codes by user code', async () => {
+    await adapterFor('Session').upsert('sess-1', { uid: 'uid-1', accountId: 'a' }, 60);
+    expect(await adapterFor('Session').findByUid('uid-1')).toMatchObject({ accountId: 'a' });
+    expect(await adapterFor('Session').findByUid('uid-2')).toBeUndefined();
+    await adapterFor('DeviceCode').upsert('dc-1', { userCode: 'ABCD-EFGH' }, 60);
+    expect(await adapterFor('DeviceCode').findByUserCode('ABCD-EFGH')).toMatchObject({ userCode: 'ABCD-EFGH' });
+  });
+
+  it('consumes once: the time is reported, a second consume fails', async () => {
+    const tokens = adapterFor('RefreshToken');
+    await tokens.upsert('rt-once', { jti: 'rt-once' }, 60);
+    await tokens.consume('rt-once');
+    const found = await tokens.find('rt-once');
+    expect(found?.consumed).toBe(Math.floor(clock.now().getTime() / 1000));
+    await expect(tokens.consume('rt-once')).rejects.toMatchObject({ error: 'invalid_grant' });
+  });
+
+  it('lets exactly one of two concurrent consumes win', async () => {
+    const tokens = adapterFor('RefreshToken');
+    for (let i = 0; i < 5; i += 1) {
+      await tokens.upsert(`race-${i}`, { jti: `race-${i}` }, 60);
+      const results = await Promise.allSettled([tokens.consume(`race-${i}`), adapterFor('RefreshToken').consume(`race-${i}`)]);
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    }
+  });
+
+  it('destroys one row, and revokes every row of a grant of its model', async () => {
+    const tokens = adapterFor('RefreshToken');
+    await tokens.upsert('g2-a', { jti: 'g2-a', grantId: 'g-2' }, 60);
+    await tokens.upsert('g2-b', { jti: 'g2-b', grantId: 'g-2' }, 60);
+    await tokens.upsert('g3-a', { jti: 'g3-a', grantId: 'g-3' }, 60);
+    await adapterFor('AuthorizationCode').upsert('g2-code', { jti: 'g2-code', grantId: 'g-2' }, 60);
+    await tokens.destroy('g3-a');
+    expect(await tokens.find('g3-a')).toBeUndefined();
+    await tokens.revokeByGrantId('g-2');
+    expect(await tokens.find('g2-a')).toBeUndefined();
+    expect(await tokens.find('g2-b')).toBeUndefined();
+    expect(await adapterFor('AuthorizationCode').find('g2-code')).toBeDefined();
+  });
+});
