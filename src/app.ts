@@ -1,5 +1,7 @@
 import Router from '@koa/router';
 import Koa from 'koa';
+import mount from 'koa-mount';
+import type Provider from 'oidc-provider';
 import { mountAccountAdminRoutes } from './accounts/admin-routes.js';
 import { mountAccountRoutes } from './accounts/routes.js';
 import { mountAuditRoutes } from './audit/routes.js';
@@ -8,6 +10,7 @@ import { jsonBody } from './http/body.js';
 import { problemResponses } from './http/problem.js';
 import { requestContext } from './http/request-context.js';
 import { requireAdmin, requireSession } from './http/session.js';
+import { atIssuerOrigin } from './oidc/issuer-origin.js';
 import { mountHealthRoutes } from './ops/health.js';
 import type { Services } from './services.js';
 import { mountSettingsRoutes } from './settings/routes.js';
@@ -22,7 +25,7 @@ function securityHeaders(): Koa.Middleware {
 }
 
 /** Builds the Koa app: shared middleware, then each domain's routes. */
-export function buildApp(ctx: AppContext, services: Services): Koa {
+export function buildApp(ctx: AppContext, services: Services, provider: Provider): Koa {
   const app = new Koa({ proxy: ctx.config.trustProxy, keys: ctx.keys.cookie });
   // Every error is answered by problemResponses; what still reaches Koa is a broken socket.
   app.on('error', (err: Error) => ctx.log.debug({ err: { message: err.message } }, 'connection error'));
@@ -47,5 +50,8 @@ export function buildApp(ctx: AppContext, services: Services): Koa {
     app.use(router.routes());
     app.use(router.allowedMethods());
   }
+  // Last: oidc-provider answers its own routes (discovery, /oauth2/*) and passes the rest on.
+  app.use(atIssuerOrigin(ctx.issuer));
+  app.use(mount(provider));
   return app;
 }

@@ -3,16 +3,14 @@ import type { AddressInfo } from 'node:net';
 import type { DestinationStream } from 'pino';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, resolveIssuer, type Config } from './config/index.js';
-import { Conflict } from './http/errors.js';
-import { resolveSecret } from './config/secret.js';
 import { systemClock, type AppContext, type Clock } from './context.js';
-import { deriveKeys } from './crypto/keys.js';
 import { createNotifyBus } from './db/bus.js';
-import { openDatabase, type DatabaseHandle } from './db/connect.js';
-import { assertSameSecret, recordSecret } from './db/instance.js';
-import { lockDataDir } from './db/lock.js';
-import { migrateToLatest } from './db/migrate.js';
-import { createLogger, type Logger } from './ops/logger.js';
+import { Conflict } from './http/errors.js';
+import { createLogger } from './ops/logger.js';
+import { openRuntime } from './runtime.js';
+import { sweepExpiredOidcPayloads } from './oidc/adapter.js';
+import { createProvider } from './oidc/provider.js';
+import type Provider from 'oidc-provider';
 import { createServices, type Services } from './services.js';
 
 export interface StartOptions {
@@ -33,38 +31,6 @@ export interface RunningPortico {
 
 const SESSION_SWEEP_MS = 10 * 60 * 1000;
 const SHUTDOWN_GRACE_MS = 10_000;
-
-/** Opens what the server and the CLI both need: the lock, the secret, the migrated database. */
-export async function openRuntime(config: Config, log: Logger) {
-  const releaseLock = config.databaseUrl
-    ? async () => {}
-    : await lockDataDir(config.dataDir, (err) => {
-      log.fatal({ err: { message: err.message } }, 'lost the DATA_DIR lock; stopping to protect the embedded database');
-      process.exit(1);
-    });
-  let handle: DatabaseHandle | undefined;
-  try {
-    const { secret, generated } = await resolveSecret(config);
-    if (generated) log.warn({ dataDir: config.dataDir }, 'PORTICO_SECRET not set: generated one into DATA_DIR (set PORTICO_SECRET in production)');
-    const keys = deriveKeys(secret);
-    handle = await openDatabase(config);
-    await assertSameSecret(handle.db, keys.check);
-    await migrateToLatest(handle.db);
-    await recordSecret(handle.db, keys.check);
-    const opened = handle;
-    return {
-      handle, keys,
-      async close() {
-        await opened.close();
-        await releaseLock();
-      },
-    };
-  } catch (err) {
-    await handle?.close().catch(() => {});
-    await releaseLock().catch(() => {});
-    throw err;
-  }
-}
 
 export async function startPortico(options: StartOptions = {}): Promise<RunningPortico> {
   const config = loadConfig(options.env ?? process.env);
@@ -92,8 +58,10 @@ export async function startPortico(options: StartOptions = {}): Promise<RunningP
     bus: createNotifyBus(runtime.handle, (err) => log.error({ err }, 'notification handler failed')),
   };
   let services: Services;
+  let provider: Provider;
   try {
     services = await createServices(context);
+    provider = await createProvider(context);
     if (config.admin) {
       const created = await services.accounts.bootstrapAdmin(config.admin);
       if (created) log.info({ username: created.username }, 'created the admin account from PORTICO_ADMIN_USERNAME');
@@ -103,10 +71,11 @@ export async function startPortico(options: StartOptions = {}): Promise<RunningP
     await runtime.close();
     throw err instanceof Conflict ? new ConfigError(`PORTICO_ADMIN_USERNAME: ${err.message}`) : err;
   }
-  handler = buildApp(context, services).callback();
+  handler = buildApp(context, services, provider).callback();
 
   const sweep = setInterval(() => {
     services.sessions.sweepExpired().catch((err) => log.warn({ err }, 'session sweep failed'));
+    sweepExpiredOidcPayloads(context.db, context.clock.now()).catch((err) => log.warn({ err }, 'oidc sweep failed'));
   }, SESSION_SWEEP_MS).unref();
 
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;

@@ -5,8 +5,10 @@ import { createNotifyBus } from '../db/bus.js';
 import { PorticoError } from '../http/errors.js';
 import { createLogger } from '../ops/logger.js';
 import { createServices } from '../services.js';
-import { openRuntime } from '../server.js';
+import { openRuntime } from '../runtime.js';
 import { password as passwordRule, username as usernameRule } from '../accounts/schemas.js';
+import { createAuditService } from '../audit/service.js';
+import { DEFAULT_ROTATION_GRACE_SECONDS, listSigningKeys, loadSigningKeys, rotateSigningKey } from '../oidc/keys.js';
 
 const HELP = `Usage: portico <command>
 
@@ -14,6 +16,9 @@ Commands:
   migrate                                  apply pending database migrations
   admin create <username> --password-stdin create an administrator (password read from standard input,
                                            or from PORTICO_ADMIN_PASSWORD without --password-stdin)
+  keys list                                list the token signing keys and their states
+  keys rotate [--grace-seconds N]          add a signing key: published at once, signing after N seconds
+                                           (default ${DEFAULT_ROTATION_GRACE_SECONDS}; servers pick it up at their next start)
   help                                     show this help
 
 Settings come from the environment (and a .env file), as for the server.`;
@@ -54,6 +59,40 @@ async function adminCreate(args: string[]): Promise<void> {
   process.stdout.write(`created admin ${account.username} (${account.id})\n`);
 }
 
+async function keysCommand(args: string[]): Promise<void> {
+  const [action, ...flags] = args;
+  if (action === 'list' && flags.length === 0) {
+    const rows = await withRuntime(async (ctx) => {
+      await loadSigningKeys(ctx.db, ctx.keys.seal, ctx.clock); // brings states up to date, makes the first key
+      return listSigningKeys(ctx.db);
+    });
+    for (const row of rows) {
+      process.stdout.write(`${row.kid}  ${row.alg}  ${row.state.padEnd(7)}  created ${row.created_at.toISOString()}  signs from ${row.activates_at.toISOString()}\n`);
+    }
+    return;
+  }
+  if (action === 'rotate') {
+    let grace = DEFAULT_ROTATION_GRACE_SECONDS;
+    if (flags.length > 0) {
+      if (flags.length !== 2 || flags[0] !== '--grace-seconds' || !/^\d{1,7}$/.test(flags[1]!)) {
+        throw new UsageError('usage: portico keys rotate [--grace-seconds N]');
+      }
+      grace = Number(flags[1]);
+    }
+    const { kid, activatesAt } = await withRuntime(async (ctx) => {
+      await loadSigningKeys(ctx.db, ctx.keys.seal, ctx.clock);
+      const rotated = await rotateSigningKey(ctx.db, ctx.keys.seal, ctx.clock, grace);
+      await createAuditService(ctx.db).record(ctx.db, { accountId: null, ip: null, requestId: 'cli' }, {
+        action: 'signing_key.rotated', targetType: 'signing_key', targetId: rotated.kid, details: { activatesAt: rotated.activatesAt.toISOString() },
+      });
+      return rotated;
+    });
+    process.stdout.write(`added signing key ${kid}: published now, signing from ${activatesAt.toISOString()} (after a restart)\n`);
+    return;
+  }
+  throw new UsageError('usage: portico keys list | portico keys rotate [--grace-seconds N]');
+}
+
 export async function runCli(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
@@ -63,6 +102,9 @@ export async function runCli(argv: string[]): Promise<number> {
         process.stdout.write('database is up to date\n');
         return 0;
       }
+      case 'keys':
+        await keysCommand(rest);
+        return 0;
       case 'admin':
         if (rest[0] !== 'create') throw new UsageError('usage: portico admin create <username> [--password-stdin]');
         await adminCreate(rest.slice(1));

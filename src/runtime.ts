@@ -1,0 +1,40 @@
+import type { Config } from './config/index.js';
+import { resolveSecret } from './config/secret.js';
+import { deriveKeys } from './crypto/keys.js';
+import { openDatabase, type DatabaseHandle } from './db/connect.js';
+import { assertSameSecret, recordSecret } from './db/instance.js';
+import { lockDataDir } from './db/lock.js';
+import { migrateToLatest } from './db/migrate.js';
+import type { Logger } from './ops/logger.js';
+
+/** Opens what the server and the CLI both need: the lock, the secret, the migrated database. */
+export async function openRuntime(config: Config, log: Logger) {
+  const releaseLock = config.databaseUrl
+    ? async () => {}
+    : await lockDataDir(config.dataDir, (err) => {
+      log.fatal({ err: { message: err.message } }, 'lost the DATA_DIR lock; stopping to protect the embedded database');
+      process.exit(1);
+    });
+  let handle: DatabaseHandle | undefined;
+  try {
+    const { secret, generated } = await resolveSecret(config);
+    if (generated) log.warn({ dataDir: config.dataDir }, 'PORTICO_SECRET not set: generated one into DATA_DIR (set PORTICO_SECRET in production)');
+    const keys = deriveKeys(secret);
+    handle = await openDatabase(config);
+    await assertSameSecret(handle.db, keys.check);
+    await migrateToLatest(handle.db);
+    await recordSecret(handle.db, keys.check);
+    const opened = handle;
+    return {
+      handle, keys,
+      async close() {
+        await opened.close();
+        await releaseLock();
+      },
+    };
+  } catch (err) {
+    await handle?.close().catch(() => {});
+    await releaseLock().catch(() => {});
+    throw err;
+  }
+}
