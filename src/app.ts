@@ -11,8 +11,11 @@ import { problemResponses } from './http/problem.js';
 import { requestContext } from './http/request-context.js';
 import { requireAdmin, requireSession } from './http/session.js';
 import { atIssuerOrigin } from './oidc/issuer-origin.js';
+import { OIDC_ROUTES } from './oidc/provider.js';
 import { mountHealthRoutes } from './ops/health.js';
 import type { Services } from './services.js';
+import type { ApplicationService } from './applications/service.js';
+import { mountApplicationRoutes } from './applications/routes.js';
 import { mountSettingsRoutes } from './settings/routes.js';
 
 function securityHeaders(): Koa.Middleware {
@@ -25,7 +28,12 @@ function securityHeaders(): Koa.Middleware {
 }
 
 /** Builds the Koa app: shared middleware, then each domain's routes. */
-export function buildApp(ctx: AppContext, services: Services, provider: Provider): Koa {
+export type AppServices = Services & { applications: ApplicationService };
+
+/** The token endpoint alias (api.md section 3): the very token endpoint under the management API's path. */
+export const TOKEN_ALIAS_PATH = '/api/v1/oauth2/token';
+
+export function buildApp(ctx: AppContext, services: AppServices, provider: Provider): Koa {
   const app = new Koa({ proxy: ctx.config.trustProxy, keys: ctx.keys.cookie });
   // Every error is answered by problemResponses; what still reaches Koa is a broken socket.
   app.on('error', (err: Error) => ctx.log.debug({ err: { message: err.message } }, 'connection error'));
@@ -34,6 +42,10 @@ export function buildApp(ctx: AppContext, services: Services, provider: Provider
   mountHealthRoutes(publicRoutes, ctx.db);
   mountAccountRoutes(publicRoutes, services.accounts, services.sessions, { secureCookies: ctx.issuer.startsWith('https:') });
 
+  const developerRoutes = new Router();
+  developerRoutes.use(requireSession(services.sessions));
+  mountApplicationRoutes(developerRoutes, services.applications);
+
   const adminRoutes = new Router();
   adminRoutes.use(requireSession(services.sessions), requireAdmin());
   mountAccountAdminRoutes(adminRoutes, services.accounts);
@@ -41,12 +53,18 @@ export function buildApp(ctx: AppContext, services: Services, provider: Provider
   mountAuditRoutes(adminRoutes, services.audit);
 
   app.use(requestContext(ctx.log));
+  app.use(async function tokenEndpointAlias(koaCtx, next) {
+    // Before any body parsing: the provider reads the form itself. It accepts the secret in the
+    // Basic header or in the form for every secret-based client, which is what the alias promises.
+    if (koaCtx.path === TOKEN_ALIAS_PATH) koaCtx.path = OIDC_ROUTES.token;
+    await next();
+  });
   app.use(problemResponses());
   app.use(securityHeaders());
   const parseJson = jsonBody();
   // Only the management API takes JSON; protocol endpoints parse their own bodies.
   app.use((koaCtx, next) => (koaCtx.path.startsWith('/api/') ? parseJson(koaCtx, next) : next()));
-  for (const router of [publicRoutes, adminRoutes]) {
+  for (const router of [publicRoutes, developerRoutes, adminRoutes]) {
     app.use(router.routes());
     app.use(router.allowedMethods());
   }

@@ -9,7 +9,8 @@ import { Conflict } from './http/errors.js';
 import { createLogger } from './ops/logger.js';
 import { openRuntime } from './runtime.js';
 import { sweepExpiredOidcPayloads } from './oidc/adapter.js';
-import { createProvider } from './oidc/provider.js';
+import { clientValidator, createProvider } from './oidc/provider.js';
+import { createApplicationService } from './applications/service.js';
 import type Provider from 'oidc-provider';
 import { createServices, type Services } from './services.js';
 
@@ -61,7 +62,7 @@ export async function startPortico(options: StartOptions = {}): Promise<RunningP
   let provider: Provider;
   try {
     services = await createServices(context);
-    provider = await createProvider(context);
+    provider = await createProvider(context, services.clients);
     if (config.admin) {
       const created = await services.accounts.bootstrapAdmin(config.admin);
       if (created) log.info({ username: created.username }, 'created the admin account from PORTICO_ADMIN_USERNAME');
@@ -71,7 +72,8 @@ export async function startPortico(options: StartOptions = {}): Promise<RunningP
     await runtime.close();
     throw err instanceof Conflict ? new ConfigError(`PORTICO_ADMIN_USERNAME: ${err.message}`) : err;
   }
-  handler = buildApp(context, services, provider).callback();
+  const applications = createApplicationService(context, { ...services, validateClient: clientValidator(provider) });
+  handler = buildApp(context, { ...services, applications }, provider).callback();
 
   const sweep = setInterval(() => {
     services.sessions.sweepExpired().catch((err) => log.warn({ err }, 'session sweep failed'));

@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import type { AuditService } from '../audit/service.js';
 import type { ConsumerService } from '../consumers/service.js';
 import type { Actor, AppContext } from '../context.js';
@@ -30,8 +31,12 @@ export type ModerationAction = keyof typeof TRANSITIONS;
 /** Published when an account's standing changes, so every node drops what it cached of it. */
 export const ACCOUNT_TOPIC = 'accounts';
 
-export function createAccountService(ctx: AppContext, deps: { audit: AuditService; consumers: ConsumerService; settings: SettingsService }) {
+export async function createAccountService(ctx: AppContext, deps: { audit: AuditService; consumers: ConsumerService; settings: SettingsService }) {
   const accounts = createAccountQueries(ctx.db);
+  // Each account's status, for checks on token and gateway paths; dropped when any node changes it.
+  const standing = new LRUCache<string, AccountStatus | 'missing'>({ max: 50_000 });
+  await ctx.bus.subscribe(ACCOUNT_TOPIC, (payload) => { standing.delete(String(payload.id)); });
+  ctx.bus.onReset(() => standing.clear());
 
   /** Creates an account and its default consumer in one transaction (argon2 runs before it). */
   async function create(actor: Actor, input: { username: string; password: string; email?: string; role: AccountRole; status: AccountStatus }) {
@@ -70,6 +75,16 @@ export function createAccountService(ctx: AppContext, deps: { audit: AuditServic
       return this.createAdmin({ accountId: null, ip: null, requestId: null }, admin);
     },
 
+    /** True when the account exists and is active (served from memory after the first look). */
+    async isActive(accountId: string): Promise<boolean> {
+      let status = standing.get(accountId);
+      if (status === undefined) {
+        status = (await accounts.findById(accountId))?.status ?? 'missing';
+        standing.set(accountId, status);
+      }
+      return status === 'active';
+    },
+
     async listDevelopers(filter: { status?: AccountStatus; cursor?: Cursor; limit: number }) {
       const rows = await accounts.listDevelopers(filter);
       return toPage(rows, filter.limit, (r) => ({ at: r.created_at, id: r.id }), renderAccountForAdmin);
@@ -95,8 +110,9 @@ export function createAccountService(ctx: AppContext, deps: { audit: AuditServic
         await ctx.bus.publish(trx, ACCOUNT_TOPIC, { id, status: transition.to });
         return updated;
       });
+      standing.delete(id); // at once on this node; the others on the notification
       return renderAccountForAdmin(row);
     },
   };
 }
-export type AccountService = ReturnType<typeof createAccountService>;
+export type AccountService = Awaited<ReturnType<typeof createAccountService>>;

@@ -9,6 +9,12 @@ export function createConsumerQueries(db: Kysely<Database>) {
         .returningAll()
         .executeTakeFirstOrThrow();
     },
+    findOwned(accountId: string, id: string) {
+      return db.selectFrom('consumers').selectAll().where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst();
+    },
+    defaultOf(accountId: string) {
+      return db.selectFrom('consumers').selectAll().where('account_id', '=', accountId).where('is_default', '=', true).executeTakeFirst();
+    },
     listOfAccount(accountId: string) {
       return db.selectFrom('consumers').selectAll().where('account_id', '=', accountId)
         .orderBy('created_at').orderBy('id').execute();

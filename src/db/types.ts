@@ -96,6 +96,34 @@ export interface SigningKeysTable {
   retired_at: Date | null;
 }
 
+export type ApplicationStage = 'development' | 'review' | 'online';
+
+export interface ApplicationsTable {
+  id: Generated<string>;
+  account_id: string;
+  consumer_id: string;
+  name: string;
+  stage: ColumnType<ApplicationStage, ApplicationStage | undefined, ApplicationStage>;
+  daily_quota: ColumnType<number, number | undefined, number>;
+  first_party: ColumnType<boolean, boolean | undefined, boolean>;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+/** What oidc-provider knows as a client. The secret is sealed, never stored in plaintext. */
+export interface OauthClientsTable {
+  client_id: string;
+  application_id: string | null;
+  /** The owner (whose standing decides whether the client gets tokens) and its consumer. */
+  account_id: string | null;
+  consumer_id: string | null;
+  /** Client metadata in oidc-provider's (snake_case) names, without the secret. */
+  metadata: Json<Record<string, unknown>>;
+  sealed_secret: string | null;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
 export interface Database {
   accounts: AccountsTable;
   consumers: ConsumersTable;
@@ -105,6 +133,8 @@ export interface Database {
   instance: InstanceTable;
   oidc_payloads: OidcPayloadsTable;
   signing_keys: SigningKeysTable;
+  applications: ApplicationsTable;
+  oauth_clients: OauthClientsTable;
 }
 
 export type AccountRow = Selectable<AccountsTable>;
@@ -113,3 +143,5 @@ export type AuditEventRow = Selectable<AuditEventsTable>;
 export type NewAuditEvent = Insertable<AuditEventsTable>;
 export type SessionRow = Selectable<SessionsTable>;
 export type SigningKeyRow = Selectable<SigningKeysTable>;
+export type ApplicationRow = Selectable<ApplicationsTable>;
+export type OauthClientRow = Selectable<OauthClientsTable>;

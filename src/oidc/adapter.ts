@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { Clock } from '../context.js';
 import type { Database } from '../db/types.js';
+import type { ClientStore } from './clients.js';
 
 /**
  * oidc-provider's storage on the `oidc_payloads` table: one row per (model, id). Expired rows
@@ -9,8 +10,10 @@ import type { Database } from '../db/types.js';
  * or refresh token exactly one succeeds. Consumed rows stay until they expire: that is how a
  * second use of a rotated refresh token is recognised (and its grant revoked by the library).
  */
-export function createOidcAdapter(db: Kysely<Database>, clock: Clock) {
+export function createOidcAdapter(db: Kysely<Database>, clock: Clock, clients?: ClientStore) {
   return (model: string): Adapter => {
+    // Clients are not oidc-provider artifacts: they come from oauth_clients, through its cache.
+    if (model === 'Client' && clients) return clientAdapter(clients);
     const live = () => db.selectFrom('oidc_payloads').select(['payload', 'consumed_at'])
       .where('model', '=', model)
       .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', clock.now())]));
@@ -56,6 +59,15 @@ export function createOidcAdapter(db: Kysely<Database>, clock: Clock) {
         await db.deleteFrom('oidc_payloads').where('model', '=', model).where('grant_id', '=', grantId).execute();
       },
     };
+  };
+}
+
+function clientAdapter(clients: ClientStore): Adapter {
+  const readOnly = async () => { throw new Error('clients are managed through the applications API'); };
+  return {
+    find: async (id) => (await clients.find(id))?.metadata as AdapterPayload | undefined,
+    upsert: readOnly, consume: readOnly, destroy: readOnly, revokeByGrantId: readOnly,
+    findByUid: async () => undefined, findByUserCode: async () => undefined,
   };
 }
 

@@ -1,9 +1,11 @@
 import type { JWK } from 'jose';
-import Provider, { type Configuration } from 'oidc-provider';
+import Provider, { errors, type Configuration } from 'oidc-provider';
 import { createAccountQueries } from '../accounts/queries.js';
 import type { AppContext } from '../context.js';
+import { ValidationFailed } from '../http/errors.js';
 import { createOidcAdapter } from './adapter.js';
-import { loadSigningKeys } from './keys.js';
+import { toProviderMetadata, type ClientStore } from './clients.js';
+import { loadSigningKeys, SIGNING_ALG } from './keys.js';
 
 /** Lifetimes of the contract (api.md section 3); oidc-provider's defaults differ (stack-notes.md). */
 export const TTL_SECONDS = {
@@ -34,11 +36,12 @@ export const OIDC_ROUTES = {
  * The whole oidc-provider configuration in one place. Every value that differs from the
  * library's default is there because the contract asks for it.
  */
-export async function createProvider(ctx: AppContext): Promise<Provider> {
+export async function createProvider(ctx: AppContext, clients: ClientStore): Promise<Provider> {
   const signingKeys: JWK[] = await loadSigningKeys(ctx.db, ctx.keys.seal, ctx.clock); // read once per start
   const accounts = createAccountQueries(ctx.db);
   const configuration: Configuration = {
-    adapter: createOidcAdapter(ctx.db, ctx.clock),
+    adapter: createOidcAdapter(ctx.db, ctx.clock, clients),
+    clientDefaults: { grant_types: ['authorization_code'], response_types: ['code'], token_endpoint_auth_method: 'client_secret_basic', id_token_signed_response_alg: SIGNING_ALG },
     jwks: { keys: signingKeys as NonNullable<Configuration['jwks']>['keys'] },
     cookies: { keys: ctx.keys.cookie },
     routes: OIDC_ROUTES,
@@ -56,6 +59,31 @@ export async function createProvider(ctx: AppContext): Promise<Provider> {
       introspection: { enabled: true },
       revocation: { enabled: true },
       rpInitiatedLogout: { enabled: true },
+      // JWT access tokens come from resource indicators (stack-notes.md): every token is for
+      // API_AUDIENCE unless a known resource is asked for.
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: () => ctx.config.apiAudience,
+        useGrantedResource: () => true,
+        async getResourceServerInfo(_koaCtx, resource) {
+          if (resource !== ctx.config.apiAudience) throw new errors.InvalidTarget();
+          return {
+            scope: 'openid profile email',
+            audience: resource,
+            accessTokenFormat: 'jwt',
+            accessTokenTTL: TTL_SECONDS.AccessToken,
+            jwt: { sign: { alg: SIGNING_ALG } },
+          };
+        },
+      },
+    },
+    // consumer_id on every access token; grant_id on user tokens, so a revoked grant can be refused.
+    async extraTokenClaims(_koaCtx, token) {
+      const client = token.clientId ? await clients.find(token.clientId) : undefined;
+      return {
+        ...(client?.consumerId ? { consumer_id: client.consumerId } : {}),
+        ...('grantId' in token && token.grantId ? { grant_id: token.grantId } : {}),
+      };
     },
     async findAccount(_koaCtx, sub) {
       const account = await accounts.findById(sub).catch(() => undefined); // a non-uuid sub is simply unknown
@@ -79,4 +107,16 @@ export async function createProvider(ctx: AppContext): Promise<Provider> {
   provider.proxy = ctx.config.trustProxy;
   provider.on('server_error', (_koaCtx, err) => ctx.log.error({ err }, 'oidc-provider server error'));
   return provider;
+}
+
+/** Checks client metadata with oidc-provider's own rules, as a 400 validation_failed. */
+export function clientValidator(provider: Provider) {
+  return async (metadata: Record<string, unknown>): Promise<void> => {
+    try {
+      await provider.Client.validate({ ...toProviderMetadata(metadata), client_id: 'validation', client_secret: 'v'.repeat(43) });
+    } catch (err) {
+      const e = err as { error_description?: string; message?: string };
+      throw new ValidationFailed([{ path: 'body', message: e.error_description ?? e.message ?? 'invalid client metadata' }]);
+    }
+  };
 }

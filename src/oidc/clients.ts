@@ -1,0 +1,108 @@
+import type { Kysely } from 'kysely';
+import { LRUCache } from 'lru-cache';
+import type { AccountService } from '../accounts/service.js';
+import type { AppContext } from '../context.js';
+import { seal, unseal } from '../crypto/seal.js';
+import { randomToken } from '../crypto/tokens.js';
+import type { Database } from '../db/types.js';
+import { createClientQueries } from './client-queries.js';
+
+const TOPIC = 'oauth_clients';
+const sealingContext = (clientId: string) => `oauth_clients:${clientId}`;
+
+/**
+ * What the provider is told of a client: an application may declare authorization_code (and
+ * refresh_token) before it has a redirect URI; until it has one, those grants are not usable.
+ */
+export function toProviderMetadata(metadata: Record<string, unknown>): Record<string, unknown> {
+  const redirectUris = (metadata.redirect_uris as string[] | undefined) ?? [];
+  const declared = (metadata.grant_types as string[] | undefined) ?? [];
+  const grantTypes = redirectUris.length > 0 ? declared : declared.filter((g) => g === 'client_credentials');
+  return { ...metadata, grant_types: grantTypes, response_types: grantTypes.includes('authorization_code') ? ['code'] : [] };
+}
+
+/** A client as the provider and the token claims need it, secret unsealed (in memory only). */
+export interface ClientRecord {
+  metadata: Record<string, unknown>;
+  accountId: string | null;
+  consumerId: string | null;
+  applicationId: string | null;
+}
+
+export interface NewClient {
+  applicationId: string | null;
+  accountId: string | null;
+  consumerId: string | null;
+  metadata: Record<string, unknown>;
+}
+
+/**
+ * The OAuth clients oidc-provider serves. `find` runs on every token request, so clients are
+ * held in memory and dropped on every node when one changes (NOTIFY). A client whose owner is
+ * not active (banned, pending) is not found: it gets no new tokens.
+ */
+export function createClientStore(ctx: AppContext, accounts: AccountService) {
+  const cache = new LRUCache<string, ClientRecord | 'missing'>({ max: 10_000 });
+  const ready = ctx.bus.subscribe(TOPIC, (payload) => { cache.delete(String(payload.clientId)); });
+  ctx.bus.onReset(() => cache.clear());
+
+  async function load(clientId: string): Promise<ClientRecord | 'missing'> {
+    const row = await createClientQueries(ctx.db).find(clientId);
+    if (!row) return 'missing';
+    const metadata: Record<string, unknown> = { ...toProviderMetadata(row.metadata), client_id: row.client_id };
+    if (row.sealed_secret) metadata.client_secret = unseal(ctx.keys.seal, row.sealed_secret, sealingContext(row.client_id));
+    return { metadata, accountId: row.account_id, consumerId: row.consumer_id, applicationId: row.application_id };
+  }
+
+  async function changed(trx: Kysely<Database>, clientId: string) {
+    await ctx.bus.publish(trx, TOPIC, { clientId });
+  }
+
+  return {
+    ready,
+    /** The client with its owner in good standing, or undefined. */
+    async find(clientId: string): Promise<ClientRecord | undefined> {
+      if (clientId.length > 200) return undefined;
+      let record = cache.get(clientId);
+      if (record === undefined) {
+        record = await load(clientId);
+        cache.set(clientId, record);
+      }
+      if (record === 'missing') return undefined;
+      if (record.accountId && !(await accounts.isActive(record.accountId))) return undefined;
+      return record;
+    },
+
+    /** Creates a client with a fresh id and secret; the secret is returned once, stored sealed. */
+    async create(trx: Kysely<Database>, client: NewClient, options: { withSecret: boolean }) {
+      const clientId = randomToken('', 16);
+      const clientSecret = options.withSecret ? randomToken('', 32) : null;
+      await createClientQueries(trx).insert({
+        clientId, applicationId: client.applicationId, accountId: client.accountId, consumerId: client.consumerId,
+        metadata: client.metadata, sealedSecret: clientSecret ? seal(ctx.keys.seal, clientSecret, sealingContext(clientId)) : null,
+      });
+      return { clientId, clientSecret };
+    },
+
+    async update(trx: Kysely<Database>, clientId: string, changes: { metadata?: Record<string, unknown>; consumerId?: string }) {
+      await createClientQueries(trx).update(clientId, changes, ctx.clock.now());
+      await changed(trx, clientId);
+      cache.delete(clientId);
+    },
+
+    async rotateSecret(trx: Kysely<Database>, clientId: string): Promise<string> {
+      const clientSecret = randomToken('', 32);
+      await createClientQueries(trx).update(clientId, { sealedSecret: seal(ctx.keys.seal, clientSecret, sealingContext(clientId)) }, ctx.clock.now());
+      await changed(trx, clientId);
+      cache.delete(clientId);
+      return clientSecret;
+    },
+
+    async remove(trx: Kysely<Database>, clientId: string) {
+      await createClientQueries(trx).delete(clientId);
+      await changed(trx, clientId);
+      cache.delete(clientId);
+    },
+  };
+}
+export type ClientStore = ReturnType<typeof createClientStore>;
