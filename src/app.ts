@@ -11,7 +11,9 @@ import { problemResponses } from './http/problem.js';
 import { requestContext } from './http/request-context.js';
 import { requireAdmin, requireSession } from './http/session.js';
 import { atIssuerOrigin } from './oidc/issuer-origin.js';
+import { mountInteractionRoutes } from './oidc/interactions.js';
 import { OIDC_ROUTES } from './oidc/provider.js';
+import { htmlErrors, serveStylesheet } from './portal/render.js';
 import { mountHealthRoutes } from './ops/health.js';
 import type { Services } from './services.js';
 import type { ApplicationService } from './applications/service.js';
@@ -42,6 +44,11 @@ export function buildApp(ctx: AppContext, services: AppServices, provider: Provi
   mountHealthRoutes(publicRoutes, ctx.db);
   mountAccountRoutes(publicRoutes, services.accounts, services.sessions, { secureCookies: ctx.issuer.startsWith('https:') });
 
+  const pageRoutes = new Router();
+  pageRoutes.use(htmlErrors());
+  pageRoutes.get('/assets/portico.css', serveStylesheet);
+  mountInteractionRoutes(pageRoutes, ctx, provider, services.sessions);
+
   const developerRoutes = new Router();
   developerRoutes.use(requireSession(services.sessions));
   mountApplicationRoutes(developerRoutes, services.applications);
@@ -64,7 +71,7 @@ export function buildApp(ctx: AppContext, services: AppServices, provider: Provi
   const parseJson = jsonBody();
   // Only the management API takes JSON; protocol endpoints parse their own bodies.
   app.use((koaCtx, next) => (koaCtx.path.startsWith('/api/') ? parseJson(koaCtx, next) : next()));
-  for (const router of [publicRoutes, developerRoutes, adminRoutes]) {
+  for (const router of [publicRoutes, pageRoutes, developerRoutes, adminRoutes]) {
     app.use(router.routes());
     app.use(router.allowedMethods());
   }

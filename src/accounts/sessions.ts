@@ -22,19 +22,24 @@ export function createSessionService(ctx: AppContext, deps: { audit: AuditServic
      * Verifies the password first and only then tells the account's status, so usernames cannot
      * be probed: an unknown user costs the same argon2 verification as a wrong password.
      */
-    async login(actor: Actor & { userAgent: string | null }, username: string, password: string) {
+    async verifyCredentials(username: string, password: string): Promise<Account> {
       const account = await accounts.findByUsername(username);
       const verified = account?.password_hash
         ? await verifyPassword(account.password_hash, password)
         : await verifyAgainstDummy(password);
       if (!account || !verified) {
-        ctx.log.info({ requestId: actor.requestId }, 'login refused: invalid credentials');
+        ctx.log.info('login refused: invalid credentials');
         throw new InvalidCredentials();
       }
       if (account.status !== 'active') throw new AccountNotActive(account.status, account.status_reason);
       if (account.password_hash && passwordNeedsRehash(account.password_hash)) {
         await accounts.setPasswordHash(account.id, await hashPassword(password));
       }
+      return renderAccount(account);
+    },
+
+    async login(actor: Actor & { userAgent: string | null }, username: string, password: string) {
+      const account = await this.verifyCredentials(username, password);
 
       const token = randomToken('pst_');
       const expiresAt = new Date(ctx.clock.now().getTime() + SESSION_TTL_SECONDS * 1000);
@@ -43,7 +48,7 @@ export function createSessionService(ctx: AppContext, deps: { audit: AuditServic
         await deps.audit.record(trx, { ...actor, accountId: account.id }, { action: 'session.created', targetType: 'account', targetId: account.id });
         return created;
       });
-      return { token, expiresIn: SESSION_TTL_SECONDS, account: renderAccount(account), csrfToken: csrfTokenOf(session.id), sessionId: session.id };
+      return { token, expiresIn: SESSION_TTL_SECONDS, account, csrfToken: csrfTokenOf(session.id), sessionId: session.id };
     },
 
     /** The live session of a token, or undefined; an account that is not active has none. */

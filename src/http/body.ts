@@ -47,6 +47,24 @@ export function jsonBody(): Koa.Middleware {
   };
 }
 
+/** Parses an HTML form post (portal pages): urlencoded only, at most 16 KiB, no NUL bytes. */
+export async function parseForm(ctx: Koa.Context): Promise<Record<string, string>> {
+  if (!ctx.is('application/x-www-form-urlencoded')) throw new UnsupportedMediaType('The form must be application/x-www-form-urlencoded.');
+  let parsed: Record<string, unknown>;
+  try {
+    parsed = await coBody.form(ctx.req, { limit: '16kb' });
+  } catch (err) {
+    if ((err as { status?: number }).status === 413) throw new PayloadTooLarge('16kb');
+    throw new MalformedRequest('The form could not be read.');
+  }
+  const fields: Record<string, string> = {};
+  for (const [key, value] of Object.entries(parsed)) {
+    if (typeof value !== 'string' || value.includes('\u0000') || key.includes('\u0000')) throw new MalformedRequest('Form fields must be single texts without NUL bytes.');
+    fields[key] = value;
+  }
+  return fields;
+}
+
 declare module 'koa' {
   interface Request { body?: unknown }
 }

@@ -45,7 +45,21 @@ export async function createProvider(ctx: AppContext, clients: ClientStore): Pro
     jwks: { keys: signingKeys as NonNullable<Configuration['jwks']>['keys'] },
     cookies: { keys: ctx.keys.cookie },
     routes: OIDC_ROUTES,
-    ttl: TTL_SECONDS,
+    ttl: {
+      ...TTL_SECONDS,
+      // 30 days from the original login: a rotated refresh token keeps what was left of its parent's life.
+      RefreshToken(koaCtx) {
+        return koaCtx?.oidc?.entities?.RotatedRefreshToken?.remainingTTL ?? TTL_SECONDS.RefreshToken;
+      },
+    },
+    interactions: { url: (_koaCtx, interaction) => `/interaction/${interaction.uid}` },
+    // PKCE (S256) is required for public clients and accepted from every client.
+    pkce: { required: (_koaCtx, client) => client.clientAuthMethod === 'none' },
+    // A refresh token on every code grant of a client allowed the refresh_token grant, without
+    // offline_access or prompt=consent; rotated on every use; not tied to the login session.
+    issueRefreshToken: async (_koaCtx, client) => client.grantTypeAllowed('refresh_token'),
+    rotateRefreshToken: () => true,
+    expiresWithSession: async () => false,
     claims: {
       openid: ['sub'],
       profile: ['preferred_username', 'name'],

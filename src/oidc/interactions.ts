@@ -1,0 +1,112 @@
+import type Router from '@koa/router';
+import type Koa from 'koa';
+import type Provider from 'oidc-provider';
+import type { SessionService } from '../accounts/sessions.js';
+import type { AppContext } from '../context.js';
+import { keyedHash, safeEqual } from '../crypto/tokens.js';
+import { parseForm } from '../http/body.js';
+import { AccountNotActive, InvalidCredentials, PorticoError } from '../http/errors.js';
+import { renderPage } from '../portal/render.js';
+
+const SCOPE_LABELS: Record<string, string> = {
+  openid: 'Know who you are (your account id)',
+  profile: 'Read your username',
+  email: 'Read your email address',
+  offline_access: 'Stay connected while you are away',
+};
+
+const LOGIN_MESSAGES: Record<string, string> = {
+  invalid_credentials: 'Wrong username or password.',
+  account_pending: 'Your account is waiting for approval by an administrator.',
+  account_rejected: 'Your account was not approved.',
+  account_banned: 'Your account is banned.',
+};
+
+/**
+ * The login and consent pages of the authorization flow (/interaction/:uid). They work without
+ * JavaScript; every form carries a CSRF token bound to the interaction, which the provider's
+ * own interaction cookie binds to this browser.
+ */
+export function mountInteractionRoutes(router: Router, ctx: AppContext, provider: Provider, sessions: SessionService): void {
+  const csrfTokenOf = (uid: string) => keyedHash(ctx.keys.csrf, `interaction:${uid}`);
+
+  async function details(koaCtx: Koa.Context) {
+    try {
+      return await provider.interactionDetails(koaCtx.req, koaCtx.res);
+    } catch {
+      throw new PorticoError(400, 'interaction_expired', 'Sign-in expired', 'This sign-in has expired or was opened in another browser. Start again from the application.');
+    }
+  }
+
+  /** Reads the form of a POST and checks its CSRF token; answers 403 otherwise. */
+  async function form(koaCtx: Koa.Context, uid: string): Promise<Record<string, string>> {
+    const fields = await parseForm(koaCtx);
+    if (!fields._csrf || !safeEqual(fields._csrf, csrfTokenOf(uid))) {
+      throw new PorticoError(403, 'csrf_failed', 'CSRF check failed', 'The form expired. Go back and try again.');
+    }
+    return fields;
+  }
+
+  async function clientName(clientId: unknown): Promise<string> {
+    const client = typeof clientId === 'string' ? await provider.Client.find(clientId) : undefined;
+    return (client?.clientName as string | undefined) ?? 'An application';
+  }
+
+  async function showLogin(koaCtx: Koa.Context, uid: string, clientId: unknown, extra: { error?: string; username?: string } = {}, status = 200) {
+    renderPage(koaCtx, 'login', {
+      title: 'Log in', action: `/interaction/${uid}/login`, csrfToken: csrfTokenOf(uid), clientName: await clientName(clientId), ...extra,
+    }, status);
+  }
+
+  router.get('/interaction/:uid', async (koaCtx) => {
+    const interaction = await details(koaCtx);
+    const { uid, prompt, params } = interaction;
+    if (prompt.name === 'login') return showLogin(koaCtx, uid, params.client_id);
+    const scopes = String(params.scope ?? 'openid').split(' ').filter(Boolean);
+    renderPage(koaCtx, 'consent', {
+      title: 'Allow access', clientName: await clientName(params.client_id), csrfToken: csrfTokenOf(uid),
+      scopes: scopes.map((s) => ({ label: SCOPE_LABELS[s] ?? s })),
+      confirmAction: `/interaction/${uid}/confirm`, abortAction: `/interaction/${uid}/abort`,
+    });
+  });
+
+  router.post('/interaction/:uid/login', async (koaCtx) => {
+    const interaction = await details(koaCtx);
+    const fields = await form(koaCtx, interaction.uid);
+    try {
+      const account = await sessions.verifyCredentials(fields.username ?? '', fields.password ?? '');
+      const returnTo = await provider.interactionResult(koaCtx.req, koaCtx.res, { login: { accountId: account.id } }, { mergeWithLastSubmission: false });
+      koaCtx.status = 303;
+      koaCtx.redirect(returnTo);
+    } catch (err) {
+      if (!(err instanceof InvalidCredentials || err instanceof AccountNotActive)) throw err;
+      const status = err instanceof InvalidCredentials ? 401 : 403;
+      await showLogin(koaCtx, interaction.uid, interaction.params.client_id, { error: LOGIN_MESSAGES[err.code], username: fields.username?.slice(0, 256) }, status);
+    }
+  });
+
+  router.post('/interaction/:uid/confirm', async (koaCtx) => {
+    const interaction = await details(koaCtx);
+    await form(koaCtx, interaction.uid);
+    const { prompt, params, session, grantId } = interaction;
+    if (prompt.name !== 'consent' || !session) throw new PorticoError(400, 'interaction_expired', 'Sign-in expired', 'Start again from the application.');
+    const grant = grantId ? await provider.Grant.find(grantId) : new provider.Grant({ accountId: session.accountId, clientId: String(params.client_id) });
+    if (!grant) throw new PorticoError(400, 'interaction_expired', 'Sign-in expired', 'Start again from the application.');
+    const missing = prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
+    if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
+    if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
+    for (const [resource, scopes] of Object.entries(missing.missingResourceScopes ?? {})) grant.addResourceScope(resource, scopes.join(' '));
+    const returnTo = await provider.interactionResult(koaCtx.req, koaCtx.res, { consent: { grantId: await grant.save() } }, { mergeWithLastSubmission: true });
+    koaCtx.status = 303;
+    koaCtx.redirect(returnTo);
+  });
+
+  router.post('/interaction/:uid/abort', async (koaCtx) => {
+    const interaction = await details(koaCtx);
+    await form(koaCtx, interaction.uid);
+    const returnTo = await provider.interactionResult(koaCtx.req, koaCtx.res,
+      { error: 'access_denied', error_description: 'The user denied access.' }, { mergeWithLastSubmission: false });
+    koaCtx.status = 303;
+    koaCtx.redirect(returnTo);
+  });
+}

@@ -1,0 +1,45 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Eta } from 'eta';
+import type Koa from 'koa';
+import { PorticoError } from '../http/errors.js';
+
+// views/ sits at the repository root: two levels above src/portal, three above dist/src/portal.
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const VIEWS_DIR = [path.resolve(here, '../../views'), path.resolve(here, '../../../views')]
+  .find((dir) => fs.existsSync(path.join(dir, 'layout.eta'))) ?? path.resolve('views');
+
+// Escapes every <%= %> (the default); templates are read once and cached.
+const eta = new Eta({ views: VIEWS_DIR, cache: true, autoEscape: true });
+
+/** Renders a page of views/ as the response, with headers that keep it out of frames and caches. */
+export function renderPage(ctx: Koa.Context, template: string, data: Record<string, unknown>, status = 200): void {
+  ctx.status = status;
+  ctx.type = 'text/html; charset=utf-8';
+  ctx.set('Cache-Control', 'no-store');
+  ctx.set('X-Frame-Options', 'DENY');
+  ctx.set('Content-Security-Policy', "default-src 'none'; style-src 'self'; form-action 'self' http: https:; frame-ancestors 'none'; base-uri 'none'");
+  ctx.body = eta.render(template, data);
+}
+
+/** For page routes: a known error becomes an HTML page with its status instead of problem+json. */
+export function htmlErrors(): Koa.Middleware {
+  return async function renderErrorPage(ctx, next) {
+    try {
+      await next();
+    } catch (err) {
+      if (!(err instanceof PorticoError)) throw err;
+      renderPage(ctx, 'error', { title: err.title, message: err.message }, err.status);
+    }
+  };
+}
+
+const STYLESHEET = fs.readFileSync(path.join(VIEWS_DIR, 'portico.css'));
+
+/** GET /assets/portico.css */
+export function serveStylesheet(ctx: Koa.Context): void {
+  ctx.type = 'text/css; charset=utf-8';
+  ctx.set('Cache-Control', 'public, max-age=3600');
+  ctx.body = STYLESHEET;
+}

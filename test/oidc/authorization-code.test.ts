@@ -1,0 +1,150 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createRemoteJWKSet, jwtVerify } from 'jose';
+import * as oidc from 'openid-client';
+import { browser, formWithButton } from '../support/browser.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+
+const REDIRECT_URI = 'http://localhost:8080/callback';
+let server: TestServer;
+let developer: { id: string; token: string };
+let config: oidc.Configuration;
+let consumerId: string;
+
+beforeAll(async () => {
+  server = await startTestServer();
+  const merchant = await server.developer('code-merchant');
+  const app = await server.api.post('/api/v1/applications', { name: 'Merchant Portal', redirectUris: [REDIRECT_URI] }, { token: merchant.token });
+  consumerId = app.body.consumerId;
+  config = await oidc.discovery(new URL(server.portico.issuer), app.body.clientId, app.body.clientSecret, undefined, { execute: [oidc.allowInsecureRequests] });
+  developer = await server.developer('end-user');
+  await server.portico.context.db.updateTable('accounts').set({ email: 'end-user@example.com' }).where('id', '=', developer.id).execute();
+});
+afterAll(async () => { await server?.stop(); });
+
+/** Runs the authorization request through the real login and consent pages; returns the callback URL. */
+async function authorize(username: string, password: string, choice: 'Allow' | 'Deny' = 'Allow') {
+  const codeVerifier = oidc.randomPKCECodeVerifier();
+  const state = oidc.randomState();
+  const url = oidc.buildAuthorizationUrl(config, {
+    redirect_uri: REDIRECT_URI, scope: 'openid profile email', state,
+    code_challenge: await oidc.calculatePKCECodeChallenge(codeVerifier), code_challenge_method: 'S256',
+  });
+  const b = browser();
+  const loginPage = await b.open(url.href, REDIRECT_URI);
+  const loginHtml = await loginPage.res.text();
+  expect(loginHtml).toContain('name="username"');
+  expect(loginHtml).toContain('>Log in</button>');
+  expect(loginHtml).toContain('href="/signup"');
+  const login = formWithButton(loginHtml, 'Log in');
+  const consentPage = await b.submit(login.action, loginPage.url, { ...login.fields, username, password }, REDIRECT_URI);
+  const consentHtml = await consentPage.res.text();
+  expect(consentHtml).toContain('Merchant Portal');
+  const consent = formWithButton(consentHtml, choice);
+  const done = await b.submit(consent.action, consentPage.url, consent.fields, REDIRECT_URI);
+  return { callback: new URL(done.url), codeVerifier, state };
+}
+
+async function signIn() {
+  const { callback, codeVerifier, state } = await authorize('end-user', 'end-user-password-1');
+  expect(callback.searchParams.get('iss')).toBe(server.portico.issuer);
+  return oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: codeVerifier, expectedState: state });
+}
+
+describe('authorization code with PKCE', () => {
+  it('logs in through the pages and exchanges the code for 2-hour JWT, ID and refresh tokens', async () => {
+    const tokens = await signIn();
+    expect(tokens.expires_in).toBe(7200);
+    expect(tokens.refresh_token).toEqual(expect.any(String));
+    const { payload, protectedHeader } = await jwtVerify(tokens.access_token, createRemoteJWKSet(new URL(`${server.portico.issuer}/oauth2/jwks`)),
+      { issuer: server.portico.issuer, typ: 'at+jwt', audience: 'urn:portico:api' });
+    expect(protectedHeader.alg).toBe('RS256');
+    expect(payload.exp! - payload.iat!).toBe(7200);
+    expect(payload).toMatchObject({ sub: developer.id, client_id: config.clientMetadata().client_id, consumer_id: consumerId, grant_id: expect.any(String) });
+    expect(tokens.claims()).toMatchObject({
+      sub: developer.id, preferred_username: 'end-user', name: 'end-user', email: 'end-user@example.com', email_verified: false,
+    });
+  });
+
+  it('gives the refresh token 30 days from the login, kept when it rotates', async () => {
+    const before = Date.now();
+    const tokens = await signIn();
+    const { db } = server.portico.context;
+    // An opaque refresh token is its own row id.
+    const expiresAt = async (token: string) => (await db.selectFrom('oidc_payloads').select('expires_at')
+      .where('model', '=', 'RefreshToken').where('id', '=', token).executeTakeFirstOrThrow()).expires_at!.getTime();
+    const original = await expiresAt(tokens.refresh_token!);
+    expect(original - before).toBeGreaterThanOrEqual(30 * 86400_000 - 1000);
+    expect(original - Date.now()).toBeLessThanOrEqual(30 * 86400_000);
+    await new Promise((r) => setTimeout(r, 2100)); // a fresh 30 days would now end 2 s later
+    const rotated = await oidc.refreshTokenGrant(config, tokens.refresh_token!);
+    expect(rotated.refresh_token).not.toBe(tokens.refresh_token);
+    expect(Math.abs(await expiresAt(rotated.refresh_token!) - original)).toBeLessThan(1000);
+  });
+
+  it('revokes the whole grant when a rotated refresh token is used again', async () => {
+    const tokens = await signIn();
+    const rotated = await oidc.refreshTokenGrant(config, tokens.refresh_token!);
+    await expect(oidc.refreshTokenGrant(config, tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+    await expect(oidc.refreshTokenGrant(config, rotated.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+  });
+
+  it('lets only one of two concurrent refreshes with one token win', async () => {
+    const tokens = await signIn();
+    const results = await Promise.allSettled([
+      oidc.refreshTokenGrant(config, tokens.refresh_token!),
+      oidc.refreshTokenGrant(config, tokens.refresh_token!),
+    ]);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    expect(results.find((r) => r.status === 'rejected')).toMatchObject({ reason: { error: 'invalid_grant' } });
+  });
+
+  it('sends the user back with access_denied when consent is denied', async () => {
+    const { callback } = await authorize('end-user', 'end-user-password-1', 'Deny');
+    expect(callback.searchParams.get('error')).toBe('access_denied');
+  });
+});
+
+describe('the login page', () => {
+  async function loginPage() {
+    const url = oidc.buildAuthorizationUrl(config, {
+      redirect_uri: REDIRECT_URI, scope: 'openid', state: oidc.randomState(),
+      code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()), code_challenge_method: 'S256',
+    });
+    const b = browser();
+    const page = await b.open(url.href, REDIRECT_URI);
+    return { b, page, form: formWithButton(await page.res.text(), 'Log in') };
+  }
+
+  it('says why a login is refused, after the password is verified', async () => {
+    const banned = await server.developer('banned-user');
+    await server.api.post(`/api/v1/admin/developers/${banned.id}/ban`, undefined, { token: await server.adminToken() });
+    const cases: Array<[string, string, number, string]> = [
+      ['end-user', 'wrong-password-x', 401, 'Wrong username or password.'],
+      ['nobody-at-all', 'whatever-pass', 401, 'Wrong username or password.'],
+      ['banned-user', 'banned-user-password-1', 403, 'Your account is banned.'],
+      ['banned-user', 'not-the-password', 401, 'Wrong username or password.'],
+    ];
+    for (const [username, password, status, message] of cases) {
+      const { b, page, form } = await loginPage();
+      const res = await b.submit(form.action, page.url, { ...form.fields, username, password });
+      expect({ username, status: res.res.status }).toEqual({ username, status });
+      expect(await res.res.text()).toContain(message);
+    }
+  });
+
+  it('refuses a post without the CSRF token, as an HTML page', async () => {
+    const { b, page, form } = await loginPage();
+    const res = await b.submit(form.action, page.url, { username: 'end-user', password: 'end-user-password-1' });
+    expect(res.res.status).toBe(403);
+    expect(res.res.headers.get('content-type')).toContain('text/html');
+    expect(await res.res.text()).toContain('The form expired');
+  });
+
+  it('escapes what the user typed', async () => {
+    const { b, page, form } = await loginPage();
+    const res = await b.submit(form.action, page.url, { ...form.fields, username: '<script>alert(1)</script>', password: 'x-password-1' });
+    const html = await res.res.text();
+    expect(html).not.toContain('<script>alert(1)</script>');
+    expect(html).toContain('&lt;script&gt;');
+  });
+});
