@@ -62,7 +62,7 @@ export async function startPortico(options: StartOptions = {}): Promise<RunningP
   let provider: Provider;
   try {
     services = await createServices(context);
-    provider = await createProvider(context, services.clients);
+    provider = await createProvider(context, services);
     if (config.admin) {
       const created = await services.accounts.bootstrapAdmin(config.admin);
       if (created) log.info({ username: created.username }, 'created the admin account from PORTICO_ADMIN_USERNAME');

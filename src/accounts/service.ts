@@ -85,6 +85,13 @@ export async function createAccountService(ctx: AppContext, deps: { audit: Audit
       return status === 'active';
     },
 
+    /** The account of an id when it is active; undefined for any other id (malformed ones included). */
+    async findActive(id: string): Promise<Account | undefined> {
+      if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) return undefined;
+      const row = await accounts.findById(id);
+      return row?.status === 'active' ? renderAccount(row) : undefined;
+    },
+
     async listDevelopers(filter: { status?: AccountStatus; cursor?: Cursor; limit: number }) {
       const rows = await accounts.listDevelopers(filter);
       return toPage(rows, filter.limit, (r) => ({ at: r.created_at, id: r.id }), renderAccountForAdmin);

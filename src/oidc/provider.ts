@@ -1,6 +1,6 @@
 import type { JWK } from 'jose';
 import Provider, { errors, type Configuration } from 'oidc-provider';
-import { createAccountQueries } from '../accounts/queries.js';
+import type { AccountService } from '../accounts/service.js';
 import type { AppContext } from '../context.js';
 import { ValidationFailed } from '../http/errors.js';
 import { createOidcAdapter } from './adapter.js';
@@ -36,9 +36,9 @@ export const OIDC_ROUTES = {
  * The whole oidc-provider configuration in one place. Every value that differs from the
  * library's default is there because the contract asks for it.
  */
-export async function createProvider(ctx: AppContext, clients: ClientStore): Promise<Provider> {
+export async function createProvider(ctx: AppContext, deps: { clients: ClientStore; accounts: AccountService }): Promise<Provider> {
+  const { clients, accounts } = deps;
   const signingKeys: JWK[] = await loadSigningKeys(ctx.db, ctx.keys.seal, ctx.clock); // read once per start
-  const accounts = createAccountQueries(ctx.db);
   const configuration: Configuration = {
     adapter: createOidcAdapter(ctx.db, ctx.clock, clients),
     clientDefaults: { grant_types: ['authorization_code'], response_types: ['code'], token_endpoint_auth_method: 'client_secret_basic', id_token_signed_response_alg: SIGNING_ALG },
@@ -99,8 +99,9 @@ export async function createProvider(ctx: AppContext, clients: ClientStore): Pro
         ...('grantId' in token && token.grantId ? { grant_id: token.grantId } : {}),
       };
     },
+    // Only an active account is found: a banned or pending one gets no token, not even by refresh.
     async findAccount(_koaCtx, sub) {
-      const account = await accounts.findById(sub).catch(() => undefined); // a non-uuid sub is simply unknown
+      const account = await accounts.findActive(sub);
       if (!account) return undefined;
       return {
         accountId: account.id,

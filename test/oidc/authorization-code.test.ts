@@ -41,7 +41,7 @@ async function authorize(username: string, password: string, choice: 'Allow' | '
   expect(consentHtml).toContain('Merchant Portal');
   const consent = formWithButton(consentHtml, choice);
   const done = await b.submit(consent.action, consentPage.url, consent.fields, REDIRECT_URI);
-  return { callback: new URL(done.url), codeVerifier, state };
+  return { callback: new URL(done.url), codeVerifier, state, browser: b };
 }
 
 async function signIn() {
@@ -146,5 +146,40 @@ describe('the login page', () => {
     const html = await res.res.text();
     expect(html).not.toContain('<script>alert(1)</script>');
     expect(html).toContain('&lt;script&gt;');
+  });
+});
+
+describe('standing and sessions', () => {
+  it('refuses to refresh the tokens of a user banned since', async () => {
+    const user = await server.developer('soon-banned');
+    const { callback, codeVerifier, state } = await authorize('soon-banned', 'soon-banned-password-1');
+    const tokens = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: codeVerifier, expectedState: state });
+    await server.api.post(`/api/v1/admin/developers/${user.id}/ban`, undefined, { token: await server.adminToken() });
+    await expect(oidc.refreshTokenGrant(config, tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+  });
+
+  it('ends the single sign-on session on RP-initiated logout', async () => {
+    const first = await authorize('end-user', 'end-user-password-1');
+    const tokens = await oidc.authorizationCodeGrant(config, first.callback, { pkceCodeVerifier: first.codeVerifier, expectedState: first.state });
+    const startAgain = async () => {
+      const url = oidc.buildAuthorizationUrl(config, {
+        redirect_uri: REDIRECT_URI, scope: 'openid profile email', state: oidc.randomState(),
+        code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()), code_challenge_method: 'S256',
+      });
+      return first.browser.open(url.href, REDIRECT_URI);
+    };
+    // Still signed in: straight back to the application with a code.
+    expect(new URL((await startAgain()).url).searchParams.get('code')).toEqual(expect.any(String));
+
+    const confirm = await first.browser.open(oidc.buildEndSessionUrl(config, { id_token_hint: tokens.id_token! }).href);
+    const html = await confirm.res.text();
+    const action = /<form id="op.logoutForm" method="post" action="([^"]+)"/.exec(html)?.[1];
+    const xsrf = /name="xsrf" value="([^"]+)"/.exec(html)?.[1];
+    expect(action && xsrf).toBeTruthy();
+    const done = await first.browser.submit(action!, confirm.url, { xsrf: xsrf!, logout: 'yes' });
+    expect(done.res.status).toBe(200);
+
+    const afterLogout = await startAgain();
+    expect(await afterLogout.res.text()).toContain('name="username"');
   });
 });
