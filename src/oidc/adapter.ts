@@ -10,6 +10,9 @@ import type { ClientStore } from './clients.js';
  * or refresh token exactly one succeeds. Consumed rows stay until they expire: that is how a
  * second use of a rotated refresh token is recognised (and its grant revoked by the library).
  */
+/** Ids come from the request: one that could never have been stored is simply not found. */
+const lookable = (id: string) => id.length <= 1024 && !id.includes('\u0000');
+
 export function createOidcAdapter(db: Kysely<Database>, clock: Clock, clients?: ClientStore) {
   return (model: string): Adapter => {
     // Clients are not oidc-provider artifacts: they come from oauth_clients, through its cache.
@@ -38,12 +41,15 @@ export function createOidcAdapter(db: Kysely<Database>, clock: Clock, clients?: 
           .execute();
       },
       async find(id) {
+        if (!lookable(id)) return undefined;
         return toPayload(await live().where('id', '=', id).executeTakeFirst());
       },
       async findByUid(uid) {
+        if (!lookable(uid)) return undefined;
         return toPayload(await live().where('uid', '=', uid).executeTakeFirst());
       },
       async findByUserCode(userCode) {
+        if (!lookable(userCode)) return undefined;
         return toPayload(await live().where('user_code', '=', userCode).executeTakeFirst());
       },
       async consume(id) {

@@ -62,7 +62,7 @@ export function createClientStore(ctx: AppContext, accounts: AccountService) {
     ready,
     /** The client with its owner in good standing, or undefined. */
     async find(clientId: string): Promise<ClientRecord | undefined> {
-      if (clientId.length > 200) return undefined;
+      if (clientId.length > 200 || clientId.includes('\u0000')) return undefined;
       let record = cache.get(clientId);
       if (record === undefined) {
         record = await load(clientId);

@@ -2,7 +2,7 @@ import { pino, type DestinationStream, type Logger } from 'pino';
 
 // Belt and braces: Portico never logs bodies or headers, and these paths are censored anyway.
 const SECRET_KEYS = ['password', 'newPassword', 'secret', 'clientSecret', 'client_secret', 'secretKey', 'token',
-  'accessToken', 'access_token', 'refreshToken', 'refresh_token', 'idToken', 'id_token', 'apiKey', 'code',
+  'accessToken', 'access_token', 'refreshToken', 'refresh_token', 'idToken', 'id_token', 'apiKey',
   'authorization', 'cookie', 'set-cookie', 'csrfToken'];
 const REDACT_PATHS = [
   ...SECRET_KEYS,
