@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
 import { TEST_SECRET } from '../support/constants.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { apiClient } from '../support/http.js';
@@ -75,5 +76,46 @@ describe('signing keys across restarts and rotation', () => {
     // Published at once, while the old key still signs during the grace period.
     expect(await kidsOf()).toEqual([first[0], newKid]);
     expect((await runCli(['keys', 'rotate', '--grace-seconds', 'soon'], { PORTICO_SECRET: TEST_SECRET, ...database.env })).code).toBe(2);
+  });
+});
+
+describe('a key rotation that takes effect', () => {
+  let database: TestDatabase;
+  afterAll(async () => { await database?.drop(); });
+
+  it('signs with the new key after the grace period, while tokens of the old key still verify', async () => {
+    database = await createTestDatabase();
+    const env = { PORT: '0', PORTICO_SECRET: TEST_SECRET, ...database.env };
+    const grant = async (url: string, clientId: string, clientSecret: string) => {
+      const res = await fetch(`${url}/oauth2/token`, {
+        method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret }),
+      });
+      return ((await res.json()) as { access_token: string }).access_token;
+    };
+
+    const before = spawnPortico(env);
+    const url = await before.ready;
+    const api = apiClient(url);
+    await api.post('/api/v1/developers', { username: 'rotation-dev', password: 'rotation-dev-password' });
+    const { body: session } = await api.post('/api/v1/auth/login', { username: 'rotation-dev', password: 'rotation-dev-password' });
+    const { body: app } = await api.post('/api/v1/applications', { name: 'Rotation' }, { token: session.token });
+    const oldToken = await grant(url, app.clientId, app.clientSecret);
+    const issuer = JSON.parse(before.stdout().split('\n').find((l) => l.includes('Portico ready'))!).issuer as string;
+    expect(await before.stop()).toBe(0);
+
+    expect((await runCli(['keys', 'rotate', '--grace-seconds', '0'], { PORTICO_SECRET: TEST_SECRET, ...database.env })).code).toBe(0);
+
+    const after = spawnPortico({ ...env, ISSUER: issuer });
+    const afterUrl = await after.ready;
+    const jwks = (await apiClient(afterUrl).get('/oauth2/jwks')).body as JSONWebKeySet;
+    expect(jwks.keys).toHaveLength(2);
+    const newToken = await grant(afterUrl, app.clientId, app.clientSecret);
+    expect(decodeProtectedHeader(newToken).kid).toBe(jwks.keys[0]!.kid);
+    expect(decodeProtectedHeader(oldToken).kid).toBe(jwks.keys[1]!.kid);
+    const keySet = createLocalJWKSet(jwks);
+    await expect(jwtVerify(oldToken, keySet, { issuer, typ: 'at+jwt' })).resolves.toBeDefined();
+    await expect(jwtVerify(newToken, keySet, { issuer, typ: 'at+jwt' })).resolves.toBeDefined();
+    expect(await after.stop()).toBe(0);
   });
 });
