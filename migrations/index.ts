@@ -2,6 +2,7 @@ import type { Migration } from 'kysely/migration';
 import * as m0001 from './0001_foundation.js';
 import * as m0002 from './0002_oidc_storage.js';
 import * as m0003 from './0003_applications.js';
+import * as m0004 from './0004_revoked_grants.js';
 
 // Listed by hand (not read from the folder) so the same code runs from dist/ and under jest.
 // Files are never edited after landing; a change is a new file added here.
@@ -9,4 +10,5 @@ export const migrations: Record<string, Migration> = {
   '0001_foundation': m0001,
   '0002_oidc_storage': m0002,
   '0003_applications': m0003,
+  '0004_revoked_grants': m0004,
 };

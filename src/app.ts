@@ -1,7 +1,10 @@
 import Router from '@koa/router';
 import Koa from 'koa';
 import mount from 'koa-mount';
+import type { JWK } from 'jose';
 import type Provider from 'oidc-provider';
+import { mountJwtIntrospection } from './oidc/introspection.js';
+import type { RevokedGrants } from './oidc/revoked-grants.js';
 import { mountAccountAdminRoutes } from './accounts/admin-routes.js';
 import { mountAccountRoutes } from './accounts/routes.js';
 import { mountAuditRoutes } from './audit/routes.js';
@@ -12,7 +15,7 @@ import { requestContext } from './http/request-context.js';
 import { requireAdmin, requireSession } from './http/session.js';
 import { atIssuerOrigin } from './oidc/issuer-origin.js';
 import { mountInteractionRoutes } from './oidc/interactions.js';
-import { OIDC_ROUTES } from './oidc/provider.js';
+import { OIDC_ROUTES } from './oidc/routes.js';
 import { htmlErrors, serveStylesheet } from './portal/render.js';
 import { mountHealthRoutes } from './ops/health.js';
 import type { Services } from './services.js';
@@ -35,7 +38,10 @@ export type AppServices = Services & { applications: ApplicationService };
 /** The token endpoint alias (api.md section 3): the very token endpoint under the management API's path. */
 export const TOKEN_ALIAS_PATH = '/api/v1/oauth2/token';
 
-export function buildApp(ctx: AppContext, services: AppServices, provider: Provider): Koa {
+export interface OidcParts { provider: Provider; signingKeys: JWK[]; revokedGrants: RevokedGrants }
+
+export function buildApp(ctx: AppContext, services: AppServices, oidc: OidcParts): Koa {
+  const { provider } = oidc;
   const app = new Koa({ proxy: ctx.config.trustProxy, keys: ctx.keys.cookie });
   // Every error is answered by problemResponses; what still reaches Koa is a broken socket.
   app.on('error', (err: Error) => ctx.log.debug({ err: { message: err.message } }, 'connection error'));
@@ -48,6 +54,9 @@ export function buildApp(ctx: AppContext, services: AppServices, provider: Provi
   pageRoutes.use(htmlErrors());
   pageRoutes.get('/assets/portico.css', serveStylesheet);
   mountInteractionRoutes(pageRoutes, ctx, provider, services.sessions);
+
+  const protocolRoutes = new Router();
+  mountJwtIntrospection(protocolRoutes, ctx, { ...oidc, ...services });
 
   const developerRoutes = new Router();
   developerRoutes.use(requireSession(services.sessions));
@@ -75,6 +84,7 @@ export function buildApp(ctx: AppContext, services: AppServices, provider: Provi
     app.use(router.routes());
     app.use(router.allowedMethods());
   }
+  app.use(protocolRoutes.routes()); // no allowedMethods: the provider answers other methods
   // Last: oidc-provider answers its own routes (discovery, /oauth2/*) and passes the rest on.
   app.use(atIssuerOrigin(ctx.issuer));
   app.use(mount(provider));

@@ -10,6 +10,9 @@ import { createLogger } from './ops/logger.js';
 import { openRuntime } from './runtime.js';
 import { sweepExpiredOidcPayloads } from './oidc/adapter.js';
 import { clientValidator, createProvider } from './oidc/provider.js';
+import { loadSigningKeys } from './oidc/keys.js';
+import { createRevokedGrants, type RevokedGrants } from './oidc/revoked-grants.js';
+import type { JWK } from 'jose';
 import { createApplicationService } from './applications/service.js';
 import type Provider from 'oidc-provider';
 import { createServices, type Services } from './services.js';
@@ -60,9 +63,17 @@ export async function startPortico(options: StartOptions = {}): Promise<RunningP
   };
   let services: Services;
   let provider: Provider;
+  let signingKeys: JWK[];
+  let revokedGrants: RevokedGrants;
   try {
     services = await createServices(context);
-    provider = await createProvider(context, services);
+    signingKeys = await loadSigningKeys(context.db, context.keys.seal, context.clock); // read once per start
+    revokedGrants = await createRevokedGrants(context);
+    provider = createProvider(context, { ...services, signingKeys });
+    // Refresh-token reuse and the revocation endpoint revoke grants; their JWTs must die with them.
+    provider.on('grant.revoked', (_koaCtx, grantId: string) => {
+      revokedGrants.revoke(grantId).catch((err) => log.error({ err }, 'recording a revoked grant failed'));
+    });
     if (config.admin) {
       const created = await services.accounts.bootstrapAdmin(config.admin);
       if (created) log.info({ username: created.username }, 'created the admin account from PORTICO_ADMIN_USERNAME');
@@ -73,11 +84,12 @@ export async function startPortico(options: StartOptions = {}): Promise<RunningP
     throw err instanceof Conflict ? new ConfigError(`PORTICO_ADMIN_USERNAME: ${err.message}`) : err;
   }
   const applications = createApplicationService(context, { ...services, validateClient: clientValidator(provider) });
-  handler = buildApp(context, { ...services, applications }, provider).callback();
+  handler = buildApp(context, { ...services, applications }, { provider, signingKeys, revokedGrants }).callback();
 
   const sweep = setInterval(() => {
     services.sessions.sweepExpired().catch((err) => log.warn({ err }, 'session sweep failed'));
     sweepExpiredOidcPayloads(context.db, context.clock.now()).catch((err) => log.warn({ err }, 'oidc sweep failed'));
+    revokedGrants.sweep().catch((err) => log.warn({ err }, 'revoked grants sweep failed'));
   }, SESSION_SWEEP_MS).unref();
 
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;

@@ -124,6 +124,13 @@ export interface OauthClientsTable {
   updated_at: UpdatedAt;
 }
 
+export interface RevokedGrantsTable {
+  grant_id: string;
+  revoked_at: CreatedAt;
+  /** When the last JWT the grant could have issued expires; the row is useless after. */
+  expires_at: Date;
+}
+
 export interface Database {
   accounts: AccountsTable;
   consumers: ConsumersTable;
@@ -135,6 +142,7 @@ export interface Database {
   signing_keys: SigningKeysTable;
   applications: ApplicationsTable;
   oauth_clients: OauthClientsTable;
+  revoked_grants: RevokedGrantsTable;
 }
 
 export type AccountRow = Selectable<AccountsTable>;

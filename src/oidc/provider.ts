@@ -5,40 +5,16 @@ import type { AppContext } from '../context.js';
 import { ValidationFailed } from '../http/errors.js';
 import { createOidcAdapter } from './adapter.js';
 import { toProviderMetadata, type ClientStore } from './clients.js';
-import { loadSigningKeys, SIGNING_ALG } from './keys.js';
-
-/** Lifetimes of the contract (api.md section 3); oidc-provider's defaults differ (stack-notes.md). */
-export const TTL_SECONDS = {
-  AccessToken: 7_200,
-  ClientCredentials: 7_200,
-  AuthorizationCode: 60,
-  IdToken: 3_600,
-  Interaction: 3_600,
-  Session: 43_200,
-  RefreshToken: 2_592_000,
-  Grant: 2_592_000,
-};
-
-/** Protocol endpoints live under /oauth2, apart from the management API and the portal pages. */
-export const OIDC_ROUTES = {
-  authorization: '/oauth2/authorize',
-  token: '/oauth2/token',
-  userinfo: '/oauth2/userinfo',
-  jwks: '/oauth2/jwks',
-  introspection: '/oauth2/introspect',
-  revocation: '/oauth2/revoke',
-  end_session: '/oauth2/logout',
-  registration: '/oauth2/register',
-  pushed_authorization_request: '/oauth2/par',
-};
+import { SIGNING_ALG } from './keys.js';
+import { TTL_SECONDS } from './ttl.js';
+import { OIDC_ROUTES } from './routes.js';
 
 /**
  * The whole oidc-provider configuration in one place. Every value that differs from the
  * library's default is there because the contract asks for it.
  */
-export async function createProvider(ctx: AppContext, deps: { clients: ClientStore; accounts: AccountService }): Promise<Provider> {
-  const { clients, accounts } = deps;
-  const signingKeys: JWK[] = await loadSigningKeys(ctx.db, ctx.keys.seal, ctx.clock); // read once per start
+export function createProvider(ctx: AppContext, deps: { clients: ClientStore; accounts: AccountService; signingKeys: JWK[] }): Provider {
+  const { clients, accounts, signingKeys } = deps;
   const configuration: Configuration = {
     adapter: createOidcAdapter(ctx.db, ctx.clock, clients),
     clientDefaults: { grant_types: ['authorization_code'], response_types: ['code'], token_endpoint_auth_method: 'client_secret_basic', id_token_signed_response_alg: SIGNING_ALG },

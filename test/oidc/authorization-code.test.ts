@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createRemoteJWKSet, jwtVerify } from 'jose';
+import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
 import { browser, formWithButton } from '../support/browser.js';
 import { startTestServer, type TestServer } from '../support/server.js';
@@ -181,5 +181,62 @@ describe('standing and sessions', () => {
 
     const afterLogout = await startAgain();
     expect(await afterLogout.res.text()).toContain('name="username"');
+  });
+});
+
+describe('introspection and revocation', () => {
+  /** Polls introspection until it says inactive, for at most one second (the contract's bound). */
+  async function inactiveWithinOneSecond(token: string): Promise<boolean> {
+    const deadline = Date.now() + 1000;
+    while (Date.now() < deadline) {
+      if (!(await oidc.tokenIntrospection(config, token)).active) return true;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return false;
+  }
+
+  it('answers for a JWT access token from its signature, expiry and grant, and for a refresh token', async () => {
+    const tokens = await signIn();
+    const jwt = await oidc.tokenIntrospection(config, tokens.access_token);
+    expect(jwt).toMatchObject({
+      active: true, token_type: 'Bearer', sub: developer.id, client_id: config.clientMetadata().client_id,
+      consumer_id: consumerId, grant_id: expect.any(String), aud: 'urn:portico:api', iss: server.portico.issuer,
+    });
+    expect(jwt.exp! - jwt.iat!).toBe(7200);
+    const refresh = await oidc.tokenIntrospection(config, tokens.refresh_token!);
+    expect(refresh).toMatchObject({ active: true, client_id: config.clientMetadata().client_id, sub: developer.id });
+    expect((await oidc.tokenIntrospection(config, `${tokens.access_token.slice(0, -4)}AAAA`)).active).toBe(false);
+  });
+
+  it("tells another client nothing of a token, and refuses a wrong secret", async () => {
+    const tokens = await signIn();
+    const other = await server.api.post('/api/v1/applications', { name: 'Other' }, { token: (await server.developer('other-merchant')).token });
+    const otherConfig = await oidc.discovery(new URL(server.portico.issuer), other.body.clientId, other.body.clientSecret, undefined, { execute: [oidc.allowInsecureRequests] });
+    expect((await oidc.tokenIntrospection(otherConfig, tokens.access_token)).active).toBe(false);
+    const wrong = await fetch(`${server.portico.url}/oauth2/introspect`, {
+      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: tokens.access_token, client_id: config.clientMetadata().client_id, client_secret: 'w'.repeat(43) }),
+    });
+    expect(wrong.status).toBe(401);
+    expect(await wrong.json()).toMatchObject({ error: 'invalid_client' });
+  });
+
+  it('revokes the grant with its refresh token: the JWT is refused within a second, the refresh token at once', async () => {
+    const tokens = await signIn();
+    await oidc.tokenRevocation(config, tokens.refresh_token!);
+    expect(await inactiveWithinOneSecond(tokens.access_token)).toBe(true);
+    await expect(oidc.refreshTokenGrant(config, tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+    const grantId = String(decodeJwt(tokens.access_token).grant_id);
+    const kept = await server.portico.context.db.selectFrom('revoked_grants').select('grant_id').where('grant_id', '=', grantId).execute();
+    expect(kept).toEqual([{ grant_id: grantId }]);
+  });
+
+  it('refuses the access tokens of a grant revoked by refresh-token reuse', async () => {
+    const tokens = await signIn();
+    const rotated = await oidc.refreshTokenGrant(config, tokens.refresh_token!);
+    expect((await oidc.tokenIntrospection(config, rotated.access_token)).active).toBe(true);
+    await expect(oidc.refreshTokenGrant(config, tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+    expect(await inactiveWithinOneSecond(rotated.access_token)).toBe(true);
+    expect(await inactiveWithinOneSecond(tokens.access_token)).toBe(true);
   });
 });

@@ -1,0 +1,83 @@
+import type Router from '@koa/router';
+import coBody from 'co-body';
+import { createLocalJWKSet, jwtVerify, type JWK } from 'jose';
+import type Koa from 'koa';
+import type { AccountService } from '../accounts/service.js';
+import type { AppContext } from '../context.js';
+import { safeEqual } from '../crypto/tokens.js';
+import type { ClientStore } from './clients.js';
+import { OIDC_ROUTES } from './routes.js';
+import type { RevokedGrants } from './revoked-grants.js';
+
+const PRIVATE_PARAMS = new Set(['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k']);
+const publicPart = (jwk: JWK) => Object.fromEntries(Object.entries(jwk).filter(([k]) => !PRIVATE_PARAMS.has(k))) as JWK;
+
+function oauthError(ctx: Koa.Context, status: number, error: string, description: string): void {
+  ctx.status = status;
+  ctx.set('Cache-Control', 'no-store');
+  if (status === 401) ctx.set('WWW-Authenticate', 'Basic realm="portico"');
+  ctx.body = { error, error_description: description };
+}
+
+/** The client's id and secret from the Basic header (form-urlencoded inside) or the form. */
+function presentedCredentials(ctx: Koa.Context, form: Record<string, unknown>): { id: string; secret: string } | undefined {
+  const header = ctx.get('Authorization');
+  if (header) {
+    const match = /^Basic ([A-Za-z0-9+/=]+)$/i.exec(header);
+    const decoded = match ? Buffer.from(match[1]!, 'base64').toString('utf8') : '';
+    const colon = decoded.indexOf(':');
+    if (colon < 1) return undefined;
+    try {
+      return { id: decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, ' ')), secret: decodeURIComponent(decoded.slice(colon + 1).replace(/\+/g, ' ')) };
+    } catch {
+      return undefined;
+    }
+  }
+  return typeof form.client_id === 'string' && typeof form.client_secret === 'string' ? { id: form.client_id, secret: form.client_secret } : undefined;
+}
+
+/**
+ * Introspection of JWT access tokens (RFC 7662). oidc-provider does not store JWTs and would call
+ * every one inactive; Portico answers from the signature, the expiry and the grant's state (not
+ * revoked, owner and client still in good standing). Opaque tokens (refresh tokens) go on to
+ * the provider. A client may introspect only its own tokens.
+ */
+export function mountJwtIntrospection(router: Router, ctx: AppContext, deps: { signingKeys: JWK[]; clients: ClientStore; accounts: AccountService; revokedGrants: RevokedGrants }): void {
+  const keySet = createLocalJWKSet({ keys: deps.signingKeys.map(publicPart) });
+
+  async function inspect(token: string, clientId: string): Promise<Record<string, unknown>> {
+    let payload: Record<string, unknown>;
+    try {
+      ({ payload } = await jwtVerify(token, keySet, { issuer: ctx.issuer, typ: 'at+jwt', currentDate: ctx.clock.now() }));
+    } catch {
+      return { active: false };
+    }
+    const grantId = typeof payload.grant_id === 'string' ? payload.grant_id : undefined;
+    const sub = String(payload.sub);
+    const standing = payload.client_id === clientId
+      && !(grantId && deps.revokedGrants.isRevoked(grantId))
+      && (await deps.clients.find(clientId)) !== undefined
+      && (sub === clientId || (await deps.accounts.isActive(sub)));
+    return standing ? { active: true, token_type: 'Bearer', ...payload } : { active: false };
+  }
+
+  router.post(OIDC_ROUTES.introspection, async (koaCtx, next) => {
+    if (!koaCtx.is('application/x-www-form-urlencoded')) return next();
+    let form: Record<string, unknown>;
+    try {
+      form = await coBody.form(koaCtx.req, { limit: '16kb' });
+    } catch {
+      return oauthError(koaCtx, 400, 'invalid_request', 'failed to parse the request body');
+    }
+    koaCtx.request.body = form; // read by the provider when the token is not ours to answer
+    if (typeof form.token !== 'string' || form.token.split('.').length !== 3) return next();
+    const credentials = presentedCredentials(koaCtx, form);
+    const client = credentials ? await deps.clients.find(credentials.id) : undefined;
+    const secret = client?.metadata.client_secret;
+    if (!credentials || typeof secret !== 'string' || !safeEqual(secret, credentials.secret)) {
+      return oauthError(koaCtx, 401, 'invalid_client', 'client authentication failed');
+    }
+    koaCtx.set('Cache-Control', 'no-store');
+    koaCtx.body = await inspect(form.token, credentials.id);
+  });
+}
