@@ -11,7 +11,6 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('name', 'text', (c) => c.notNull())
     .addColumn('stage', 'text', (c) => c.notNull().defaultTo('development').check(sql`stage in ('development', 'review', 'online')`))
     .addColumn('daily_quota', 'integer', (c) => c.notNull().defaultTo(5000))
-    .addColumn('first_party', 'boolean', (c) => c.notNull().defaultTo(false))
     .addColumn('created_at', sql`timestamptz(3)`, (c) => c.notNull().defaultTo(sql`now()`))
     .addColumn('updated_at', sql`timestamptz(3)`, (c) => c.notNull().defaultTo(sql`now()`))
     .execute();
@@ -24,6 +23,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('consumer_id', 'uuid', (c) => c.references('consumers.id').onDelete('cascade'))
     .addColumn('metadata', 'jsonb', (c) => c.notNull())
     .addColumn('sealed_secret', 'text')
+    // A first-party client skips the consent page (an admin's decision).
+    .addColumn('first_party', 'boolean', (c) => c.notNull().defaultTo(false))
     .addColumn('created_at', sql`timestamptz(3)`, (c) => c.notNull().defaultTo(sql`now()`))
     .addColumn('updated_at', sql`timestamptz(3)`, (c) => c.notNull().defaultTo(sql`now()`))
     .execute();

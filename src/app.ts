@@ -21,6 +21,7 @@ import { mountHealthRoutes } from './ops/health.js';
 import type { Services } from './services.js';
 import type { ApplicationService } from './applications/service.js';
 import { mountApplicationRoutes } from './applications/routes.js';
+import { mountApplicationAdminRoutes } from './applications/admin-routes.js';
 import { mountSettingsRoutes } from './settings/routes.js';
 
 function securityHeaders(): Koa.Middleware {
@@ -67,6 +68,7 @@ export function buildApp(ctx: AppContext, services: AppServices, oidc: OidcParts
   mountAccountAdminRoutes(adminRoutes, services.accounts);
   mountSettingsRoutes(adminRoutes, services.settings);
   mountAuditRoutes(adminRoutes, services.audit);
+  mountApplicationAdminRoutes(adminRoutes, services.applications);
 
   app.use(requestContext(ctx.log));
   app.use(async function tokenEndpointAlias(koaCtx, next) {

@@ -6,7 +6,7 @@ export function createApplicationQueries(db: Kysely<Database>) {
   const withClient = () => db.selectFrom('applications')
     .innerJoin('oauth_clients', 'oauth_clients.application_id', 'applications.id')
     .selectAll('applications')
-    .select(['oauth_clients.client_id', 'oauth_clients.metadata']);
+    .select(['oauth_clients.client_id', 'oauth_clients.metadata', 'oauth_clients.first_party']);
   return {
     insert(values: { accountId: string; consumerId: string; name: string }) {
       return db.insertInto('applications').values({ account_id: values.accountId, consumer_id: values.consumerId, name: values.name })
@@ -23,6 +23,9 @@ export function createApplicationQueries(db: Kysely<Database>) {
         query = query.where((eb) => eb(eb.refTuple('applications.created_at', 'applications.id'), '<', eb.tuple(at, id)));
       }
       return query.orderBy('applications.created_at', 'desc').orderBy('applications.id', 'desc').limit(filter.limit + 1).execute();
+    },
+    findById(id: string) {
+      return withClient().where('applications.id', '=', id).executeTakeFirst();
     },
     rename(id: string, name: string, now: Date) {
       return db.updateTable('applications').set({ name, updated_at: now }).where('id', '=', id).execute();

@@ -120,6 +120,17 @@ export function createApplicationService(ctx: AppContext, deps: {
       return renderApplication(await owned(actor.accountId, id));
     },
 
+    /** Admin: a first-party application skips the consent page. */
+    async setFirstParty(actor: Actor, id: string, firstParty: boolean): Promise<Application> {
+      const current = await queries.findById(id);
+      if (!current) throw new NotFound('application');
+      await ctx.db.transaction().execute(async (trx) => {
+        await deps.clients.update(trx, current.client_id, { firstParty });
+        await deps.audit.record(trx, actor, { action: 'application.first_party_changed', targetType: 'application', targetId: id, details: { from: current.first_party, to: firstParty } });
+      });
+      return renderApplication((await queries.findById(id))!);
+    },
+
     async rotateSecret(actor: Actor & { accountId: string }, id: string) {
       const current = renderApplication(await owned(actor.accountId, id));
       if (current.tokenEndpointAuthMethod === 'private_key_jwt') throw new Conflict('This application authenticates with private_key_jwt and has no secret.');

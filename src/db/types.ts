@@ -105,7 +105,6 @@ export interface ApplicationsTable {
   name: string;
   stage: ColumnType<ApplicationStage, ApplicationStage | undefined, ApplicationStage>;
   daily_quota: ColumnType<number, number | undefined, number>;
-  first_party: ColumnType<boolean, boolean | undefined, boolean>;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
 }
@@ -120,6 +119,8 @@ export interface OauthClientsTable {
   /** Client metadata in oidc-provider's (snake_case) names, without the secret. */
   metadata: Json<Record<string, unknown>>;
   sealed_secret: string | null;
+  /** Skips the consent page. */
+  first_party: ColumnType<boolean, boolean | undefined, boolean>;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
 }

@@ -12,11 +12,12 @@ export function createClientQueries(db: Kysely<Database>) {
         consumer_id: values.consumerId, metadata: JSON.stringify(values.metadata), sealed_secret: values.sealedSecret,
       }).execute();
     },
-    update(clientId: string, changes: { metadata?: Record<string, unknown>; sealedSecret?: string; consumerId?: string }, now: Date) {
+    update(clientId: string, changes: { metadata?: Record<string, unknown>; sealedSecret?: string; consumerId?: string; firstParty?: boolean }, now: Date) {
       return db.updateTable('oauth_clients').set({
         ...(changes.metadata ? { metadata: JSON.stringify(changes.metadata) } : {}),
         ...(changes.sealedSecret ? { sealed_secret: changes.sealedSecret } : {}),
         ...(changes.consumerId ? { consumer_id: changes.consumerId } : {}),
+        ...(changes.firstParty !== undefined ? { first_party: changes.firstParty } : {}),
         updated_at: now,
       }).where('client_id', '=', clientId).executeTakeFirst();
     },

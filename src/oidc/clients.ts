@@ -27,6 +27,7 @@ export interface ClientRecord {
   accountId: string | null;
   consumerId: string | null;
   applicationId: string | null;
+  firstParty: boolean;
 }
 
 export interface NewClient {
@@ -51,7 +52,7 @@ export function createClientStore(ctx: AppContext, accounts: AccountService) {
     if (!row) return 'missing';
     const metadata: Record<string, unknown> = { ...toProviderMetadata(row.metadata), client_id: row.client_id };
     if (row.sealed_secret) metadata.client_secret = unseal(ctx.keys.seal, row.sealed_secret, sealingContext(row.client_id));
-    return { metadata, accountId: row.account_id, consumerId: row.consumer_id, applicationId: row.application_id };
+    return { metadata, accountId: row.account_id, consumerId: row.consumer_id, applicationId: row.application_id, firstParty: row.first_party };
   }
 
   async function changed(trx: Kysely<Database>, clientId: string) {
@@ -84,7 +85,7 @@ export function createClientStore(ctx: AppContext, accounts: AccountService) {
       return { clientId, clientSecret };
     },
 
-    async update(trx: Kysely<Database>, clientId: string, changes: { metadata?: Record<string, unknown>; consumerId?: string }) {
+    async update(trx: Kysely<Database>, clientId: string, changes: { metadata?: Record<string, unknown>; consumerId?: string; firstParty?: boolean }) {
       await createClientQueries(trx).update(clientId, changes, ctx.clock.now());
       await changed(trx, clientId);
       cache.delete(clientId);

@@ -29,6 +29,20 @@ export function createProvider(ctx: AppContext, deps: { clients: ClientStore; ac
       },
     },
     interactions: { url: (_koaCtx, interaction) => `/interaction/${interaction.uid}` },
+    // First-party applications (an admin's flag) get their grant without a consent page.
+    async loadExistingGrant(koaCtx) {
+      const { oidc } = koaCtx;
+      const clientId = oidc.client!.clientId;
+      const grantId = oidc.result?.consent?.grantId || oidc.session!.grantIdFor(clientId);
+      if (grantId) return oidc.provider.Grant.find(grantId);
+      if (!(await clients.find(clientId))?.firstParty || !oidc.session?.accountId) return undefined;
+      const grant = new oidc.provider.Grant({ clientId, accountId: oidc.session.accountId });
+      const scope = String(oidc.params?.scope ?? 'openid');
+      grant.addOIDCScope(scope);
+      grant.addResourceScope(ctx.config.apiAudience, scope);
+      await grant.save();
+      return grant;
+    },
     // PKCE (S256) is required for public clients and accepted from every client.
     pkce: { required: (_koaCtx, client) => client.clientAuthMethod === 'none' },
     // A refresh token on every code grant of a client allowed the refresh_token grant, without

@@ -240,3 +240,31 @@ describe('introspection and revocation', () => {
     expect(await inactiveWithinOneSecond(tokens.access_token)).toBe(true);
   });
 });
+
+describe('first-party applications', () => {
+  it('skip the consent page once an admin marks them so; others may not set the flag', async () => {
+    const merchant = await server.developer('first-party-owner');
+    const app = await server.api.post('/api/v1/applications', { name: 'Our Console', redirectUris: [REDIRECT_URI] }, { token: merchant.token });
+    expect((await server.api.patch(`/api/v1/admin/applications/${app.body.id}`, { firstParty: true }, { token: merchant.token })).status).toBe(403);
+    const marked = await server.api.patch(`/api/v1/admin/applications/${app.body.id}`, { firstParty: true }, { token: await server.adminToken() });
+    expect(marked.status).toBe(200);
+    expect(marked.body.firstParty).toBe(true);
+
+    const firstParty = await oidc.discovery(new URL(server.portico.issuer), app.body.clientId, app.body.clientSecret, undefined, { execute: [oidc.allowInsecureRequests] });
+    const codeVerifier = oidc.randomPKCECodeVerifier();
+    const state = oidc.randomState();
+    const url = oidc.buildAuthorizationUrl(firstParty, {
+      redirect_uri: REDIRECT_URI, scope: 'openid profile', state,
+      code_challenge: await oidc.calculatePKCECodeChallenge(codeVerifier), code_challenge_method: 'S256',
+    });
+    const b = browser();
+    const page = await b.open(url.href, REDIRECT_URI);
+    const login = formWithButton(await page.res.text(), 'Log in');
+    const done = await b.submit(login.action, page.url, { ...login.fields, username: 'end-user', password: 'end-user-password-1' }, REDIRECT_URI);
+    expect(done.url.startsWith(REDIRECT_URI)).toBe(true); // no consent page on the way
+    const tokens = await oidc.authorizationCodeGrant(firstParty, new URL(done.url), { pkceCodeVerifier: codeVerifier, expectedState: state });
+    expect(tokens.claims()).toMatchObject({ sub: developer.id, preferred_username: 'end-user' });
+    const events = await server.api.get(`/api/v1/admin/audit?targetId=${app.body.id}&action=application.first_party_changed`, { token: await server.adminToken() });
+    expect(events.body.items[0].details).toEqual({ from: false, to: true });
+  });
+});
