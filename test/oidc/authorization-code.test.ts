@@ -21,14 +21,20 @@ beforeAll(async () => {
 });
 afterAll(async () => { await server?.stop(); });
 
-/** Runs the authorization request through the real login and consent pages; returns the callback URL. */
-async function authorize(username: string, password: string, choice: 'Allow' | 'Deny' = 'Allow') {
+/** A fresh authorization request with PKCE (S256) and state. */
+async function authorizationRequest(client = config, scope = 'openid profile email') {
   const codeVerifier = oidc.randomPKCECodeVerifier();
   const state = oidc.randomState();
-  const url = oidc.buildAuthorizationUrl(config, {
-    redirect_uri: REDIRECT_URI, scope: 'openid profile email', state,
+  const url = oidc.buildAuthorizationUrl(client, {
+    redirect_uri: REDIRECT_URI, scope, state,
     code_challenge: await oidc.calculatePKCECodeChallenge(codeVerifier), code_challenge_method: 'S256',
   });
+  return { url, codeVerifier, state };
+}
+
+/** Runs the authorization request through the real login and consent pages; returns the callback URL. */
+async function authorize(username: string, password: string, choice: 'Allow' | 'Deny' = 'Allow') {
+  const { url, codeVerifier, state } = await authorizationRequest();
   const b = browser();
   const loginPage = await b.open(url.href, REDIRECT_URI);
   const loginHtml = await loginPage.res.text();
@@ -106,10 +112,7 @@ describe('authorization code with PKCE', () => {
 
 describe('the login page', () => {
   async function loginPage() {
-    const url = oidc.buildAuthorizationUrl(config, {
-      redirect_uri: REDIRECT_URI, scope: 'openid', state: oidc.randomState(),
-      code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()), code_challenge_method: 'S256',
-    });
+    const { url } = await authorizationRequest(config, 'openid');
     const b = browser();
     const page = await b.open(url.href, REDIRECT_URI);
     return { b, page, form: formWithButton(await page.res.text(), 'Log in') };
@@ -162,10 +165,7 @@ describe('standing and sessions', () => {
     const first = await authorize('end-user', 'end-user-password-1');
     const tokens = await oidc.authorizationCodeGrant(config, first.callback, { pkceCodeVerifier: first.codeVerifier, expectedState: first.state });
     const startAgain = async () => {
-      const url = oidc.buildAuthorizationUrl(config, {
-        redirect_uri: REDIRECT_URI, scope: 'openid profile email', state: oidc.randomState(),
-        code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()), code_challenge_method: 'S256',
-      });
+      const { url } = await authorizationRequest();
       return first.browser.open(url.href, REDIRECT_URI);
     };
     // Still signed in: straight back to the application with a code.
@@ -251,12 +251,7 @@ describe('first-party applications', () => {
     expect(marked.body.firstParty).toBe(true);
 
     const firstParty = await oidc.discovery(new URL(server.portico.issuer), app.body.clientId, app.body.clientSecret, undefined, { execute: [oidc.allowInsecureRequests] });
-    const codeVerifier = oidc.randomPKCECodeVerifier();
-    const state = oidc.randomState();
-    const url = oidc.buildAuthorizationUrl(firstParty, {
-      redirect_uri: REDIRECT_URI, scope: 'openid profile', state,
-      code_challenge: await oidc.calculatePKCECodeChallenge(codeVerifier), code_challenge_method: 'S256',
-    });
+    const { url, codeVerifier, state } = await authorizationRequest(firstParty, 'openid profile');
     const b = browser();
     const page = await b.open(url.href, REDIRECT_URI);
     const login = formWithButton(await page.res.text(), 'Log in');
