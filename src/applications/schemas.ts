@@ -26,7 +26,7 @@ const applicationFields = {
   redirectUris: z.array(redirectUri).max(20),
   grantTypes: z.array(z.enum(GRANT_TYPES)).min(1).max(3).refine((v) => new Set(v).size === v.length, 'must not repeat a grant type'),
   tokenEndpointAuthMethod: z.enum(AUTH_METHODS),
-  jwksUri: absoluteUrl.refine((v) => !URL.canParse(v) || new URL(v).protocol === 'https:' || isLoopbackRedirect(v), 'must be https'),
+  jwksUri: absoluteUrl.refine((v) => !URL.canParse(v) || ['https:', 'http:'].includes(new URL(v).protocol), 'must be an http(s) URL'),
 };
 
 export const createApplicationBody = z.strictObject({

@@ -45,6 +45,10 @@ function checkClientFields(fields: ClientFields, stage: string): void {
       errors.push({ path: `body.redirectUris.${i}`, message: 'must be https (http only for localhost, 127.0.0.1 or [::1] while in development)' });
     }
   });
+  // The server fetches jwks_uri itself: http only for a loopback host, and only in development.
+  if (fields.jwksUri && new URL(fields.jwksUri).protocol === 'http:' && (stage !== 'development' || !isLoopbackRedirect(fields.jwksUri))) {
+    errors.push({ path: 'body.jwksUri', message: 'must be https (http only for localhost, 127.0.0.1 or [::1] while in development)' });
+  }
   if (fields.tokenEndpointAuthMethod === 'private_key_jwt' && !fields.jwksUri) {
     errors.push({ path: 'body.jwksUri', message: 'is required with private_key_jwt' });
   }

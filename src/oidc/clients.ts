@@ -44,8 +44,11 @@ export interface NewClient {
  */
 export function createClientStore(ctx: AppContext, accounts: AccountService) {
   const cache = new LRUCache<string, ClientRecord | 'missing'>({ max: 10_000 });
-  const ready = ctx.bus.subscribe(TOPIC, (payload) => { cache.delete(String(payload.clientId)); });
-  ctx.bus.onReset(() => cache.clear());
+  // Bumped on every change: a load that raced with a change is not cached (it may be stale).
+  let generation = 0;
+  const drop = (clientId: string) => { generation += 1; cache.delete(clientId); };
+  const ready = ctx.bus.subscribe(TOPIC, (payload) => drop(String(payload.clientId)));
+  ctx.bus.onReset(() => { generation += 1; cache.clear(); });
 
   async function load(clientId: string): Promise<ClientRecord | 'missing'> {
     const row = await createClientQueries(ctx.db).find(clientId);
@@ -66,8 +69,9 @@ export function createClientStore(ctx: AppContext, accounts: AccountService) {
       if (clientId.length > 200 || clientId.includes('\u0000')) return undefined;
       let record = cache.get(clientId);
       if (record === undefined) {
+        const loadedAt = generation;
         record = await load(clientId);
-        cache.set(clientId, record);
+        if (loadedAt === generation) cache.set(clientId, record);
       }
       if (record === 'missing') return undefined;
       if (record.accountId && !(await accounts.isActive(record.accountId))) return undefined;
@@ -88,21 +92,21 @@ export function createClientStore(ctx: AppContext, accounts: AccountService) {
     async update(trx: Kysely<Database>, clientId: string, changes: { metadata?: Record<string, unknown>; consumerId?: string; firstParty?: boolean }) {
       await createClientQueries(trx).update(clientId, changes, ctx.clock.now());
       await changed(trx, clientId);
-      cache.delete(clientId);
+      drop(clientId);
     },
 
     async rotateSecret(trx: Kysely<Database>, clientId: string): Promise<string> {
       const clientSecret = randomToken('', 32);
       await createClientQueries(trx).update(clientId, { sealedSecret: seal(ctx.keys.seal, clientSecret, sealingContext(clientId)) }, ctx.clock.now());
       await changed(trx, clientId);
-      cache.delete(clientId);
+      drop(clientId);
       return clientSecret;
     },
 
     async remove(trx: Kysely<Database>, clientId: string) {
       await createClientQueries(trx).delete(clientId);
       await changed(trx, clientId);
-      cache.delete(clientId);
+      drop(clientId);
     },
   };
 }

@@ -1,8 +1,9 @@
 import type { JWK } from 'jose';
-import Provider, { errors, type Configuration } from 'oidc-provider';
+import Provider, { errors, interactionPolicy, type Configuration } from 'oidc-provider';
 import type { AccountService } from '../accounts/service.js';
 import type { AppContext } from '../context.js';
 import { ValidationFailed } from '../http/errors.js';
+import { renderPage } from '../portal/render.js';
 import { createOidcAdapter } from './adapter.js';
 import { toProviderMetadata, type ClientStore } from './clients.js';
 import { SIGNING_ALG } from './keys.js';
@@ -13,6 +14,18 @@ import { OIDC_ROUTES } from './routes.js';
  * The whole oidc-provider configuration in one place. Every value that differs from the
  * library's default is there because the contract asks for it.
  */
+/**
+ * oidc-provider's prompts, plus one: a sign-in session whose account is no longer active (banned
+ * since) is asked to log in again instead of carrying on without an account.
+ */
+function interactionPolicyWithStanding() {
+  const policy = interactionPolicy.base();
+  const { Check } = interactionPolicy;
+  policy.get('login')!.checks.add(new Check('account_inactive', 'the account is no longer active',
+    (koaCtx) => (koaCtx.oidc.session?.accountId && !koaCtx.oidc.account ? Check.REQUEST_PROMPT : Check.NO_NEED_TO_PROMPT)));
+  return policy;
+}
+
 export function createProvider(ctx: AppContext, deps: { clients: ClientStore; accounts: AccountService; signingKeys: JWK[] }): Provider {
   const { clients, accounts, signingKeys } = deps;
   const configuration: Configuration = {
@@ -25,18 +38,24 @@ export function createProvider(ctx: AppContext, deps: { clients: ClientStore; ac
       ...TTL_SECONDS,
       // 30 days from the original login: a rotated refresh token keeps what was left of its parent's life.
       RefreshToken(koaCtx) {
-        return koaCtx?.oidc?.entities?.RotatedRefreshToken?.remainingTTL ?? TTL_SECONDS.RefreshToken;
+        const remaining = koaCtx?.oidc?.entities?.RotatedRefreshToken?.remainingTTL;
+        return remaining === undefined ? TTL_SECONDS.RefreshToken : Math.max(1, remaining);
       },
     },
-    interactions: { url: (_koaCtx, interaction) => `/interaction/${interaction.uid}` },
+    interactions: { policy: interactionPolicyWithStanding(), url: (_koaCtx, interaction) => `/interaction/${interaction.uid}` },
+    // Errors shown to a person (a bad authorization request) use Portico's error page.
+    async renderError(koaCtx, out) {
+      renderPage(koaCtx, 'error', { title: 'Sign-in error', message: out.error_description ?? out.error }, koaCtx.status);
+    },
     // First-party applications (an admin's flag) get their grant without a consent page.
     async loadExistingGrant(koaCtx) {
       const { oidc } = koaCtx;
       const clientId = oidc.client!.clientId;
       const grantId = oidc.result?.consent?.grantId || oidc.session!.grantIdFor(clientId);
-      if (grantId) return oidc.provider.Grant.find(grantId);
-      if (!(await clients.find(clientId))?.firstParty || !oidc.session?.accountId) return undefined;
-      const grant = new oidc.provider.Grant({ clientId, accountId: oidc.session.accountId });
+      const existing = grantId ? await oidc.provider.Grant.find(grantId) : undefined;
+      if (!(await clients.find(clientId))?.firstParty || !oidc.session?.accountId) return existing;
+      // First party: whatever is asked for now is granted too, so consent never shows.
+      const grant = existing ?? new oidc.provider.Grant({ clientId, accountId: oidc.session.accountId });
       const scope = String(oidc.params?.scope ?? 'openid');
       grant.addOIDCScope(scope);
       grant.addResourceScope(ctx.config.apiAudience, scope);
@@ -60,7 +79,16 @@ export function createProvider(ctx: AppContext, deps: { clients: ClientStore; ac
     features: {
       devInteractions: { enabled: false }, // Portico renders its own login and consent pages
       clientCredentials: { enabled: true },
-      introspection: { enabled: true },
+      // Opaque tokens (refresh tokens): only the client they were issued to, only while the user is active.
+      introspection: {
+        enabled: true,
+        async allowedPolicy(_koaCtx, client, token) {
+          const accountId = 'accountId' in token ? token.accountId : undefined;
+          return token.clientId === client.clientId && (!accountId || (await accounts.isActive(accountId)));
+        },
+      },
+      // Every access token is a JWT with an audience, which userinfo refuses: claims are in the ID token.
+      userinfo: { enabled: false },
       revocation: { enabled: true },
       rpInitiatedLogout: { enabled: true },
       // JWT access tokens come from resource indicators (stack-notes.md): every token is for

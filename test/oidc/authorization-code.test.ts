@@ -161,6 +161,20 @@ describe('standing and sessions', () => {
     await expect(oidc.refreshTokenGrant(config, tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
   });
 
+  it('asks a signed-in user banned since to log in again, and then says why not', async () => {
+    const user = await server.developer('banned-mid-session');
+    const first = await authorize('banned-mid-session', 'banned-mid-session-password-1');
+    await server.api.post(`/api/v1/admin/developers/${user.id}/ban`, undefined, { token: await server.adminToken() });
+    const again = await first.browser.open((await authorizationRequest()).url.href, REDIRECT_URI);
+    const html = await again.res.text();
+    expect(again.res.status).toBe(200);
+    expect(html).toContain('name="username"');
+    const login = formWithButton(html, 'Log in');
+    const refused = await first.browser.submit(login.action, again.url, { ...login.fields, username: 'banned-mid-session', password: 'banned-mid-session-password-1' });
+    expect(refused.res.status).toBe(403);
+    expect(await refused.res.text()).toContain('Your account is banned.');
+  });
+
   it('ends the single sign-on session on RP-initiated logout', async () => {
     const first = await authorize('end-user', 'end-user-password-1');
     const tokens = await oidc.authorizationCodeGrant(config, first.callback, { pkceCodeVerifier: first.codeVerifier, expectedState: first.state });
@@ -213,6 +227,8 @@ describe('introspection and revocation', () => {
     const other = await server.api.post('/api/v1/applications', { name: 'Other' }, { token: (await server.developer('other-merchant')).token });
     const otherConfig = await oidc.discovery(new URL(server.portico.issuer), other.body.clientId, other.body.clientSecret, undefined, { execute: [oidc.allowInsecureRequests] });
     expect((await oidc.tokenIntrospection(otherConfig, tokens.access_token)).active).toBe(false);
+    expect((await oidc.tokenIntrospection(otherConfig, tokens.refresh_token!)).active).toBe(false);
+    expect((await oidc.tokenIntrospection(config, tokens.refresh_token!)).active).toBe(true);
     const wrong = await fetch(`${server.portico.url}/oauth2/introspect`, {
       method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ token: tokens.access_token, client_id: config.clientMetadata().client_id, client_secret: 'w'.repeat(43) }),

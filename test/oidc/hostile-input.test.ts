@@ -61,6 +61,11 @@ describe('protocol endpoints under hostile input', () => {
       const res = await fetch(server.portico.url + path.replace(nul, '%00'), { redirect: 'manual', headers: { authorization: 'Bearer garbage' } });
       expect({ path: path.slice(0, 80), status: res.status < 500 }).toEqual({ path: path.slice(0, 80), status: true });
     }
+    const unknownClient = await fetch(`${server.portico.url}/oauth2/authorize?client_id=nobody&response_type=code&scope=openid`);
+    expect(unknownClient.status).toBe(400);
+    const page = await unknownClient.text();
+    expect(page).toContain('<title>Sign-in error · Portico</title>');
+    expect(page).toContain('client is invalid');
     for (const path of ['/interaction/x/login', '/interaction/x/confirm', '/interaction/x/abort']) {
       const res = await fetch(server.portico.url + path, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: long });
       expect({ path, status: res.status }).toEqual({ path, status: 400 });
@@ -73,7 +78,7 @@ describe('protocol endpoints under hostile input', () => {
     const before = await count();
     const bodies = ['{', '[]', 'null', JSON.stringify({ name: nul }), JSON.stringify({ name: long }), JSON.stringify({ name: 'a', redirectUris: 'https://x' }),
       JSON.stringify({ name: 'a', redirectUris: [long] }), JSON.stringify({ name: 'a', grantTypes: [] }), JSON.stringify({ name: 'a', grantTypes: ['client_credentials', 'client_credentials'] }),
-      JSON.stringify({ name: 'a', jwksUri: 'http://keys.example.com', tokenEndpointAuthMethod: 'private_key_jwt' })];
+      JSON.stringify({ name: 'a', jwksUri: 'ftp://keys.example.com' }), JSON.stringify({ name: 'a', jwksUri: 'http://keys.example.com' })];
     for (const raw of bodies) {
       for (const [method, path] of [['POST', '/api/v1/applications'], ['PATCH', `/api/v1/applications/${client.id}`]]) {
         const res = await server.api.request(method!, path!, undefined, { raw, token: owner.token, headers: { 'content-type': 'application/json' } });

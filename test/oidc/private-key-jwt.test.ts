@@ -37,10 +37,10 @@ describe('private_key_jwt applications', () => {
     const tokens = await oidc.clientCredentialsGrant(config);
     expect(tokens.expires_in).toBe(7200);
 
-    const withSecret = await fetch(`${server.portico.url}/api/v1/oauth2/token`, {
-      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: app.body.clientId, client_secret: 'guess'.repeat(9) }),
-    });
-    expect(withSecret.status).toBe(401);
+    // An assertion signed with a key the application did not publish is refused.
+    const stranger = await generateKeyPair('ES256', { extractable: true });
+    const forged = await oidc.discovery(new URL(server.portico.issuer), app.body.clientId, { token_endpoint_auth_signing_alg: 'ES256' },
+      oidc.PrivateKeyJwt({ key: stranger.privateKey, kid: 'merchant-1' }), { execute: [oidc.allowInsecureRequests] });
+    await expect(oidc.clientCredentialsGrant(forged)).rejects.toMatchObject({ error: 'invalid_client' });
   });
 });
