@@ -3,7 +3,7 @@ import Koa from 'koa';
 import mount from 'koa-mount';
 import type { JWK } from 'jose';
 import type Provider from 'oidc-provider';
-import { mountJwtIntrospection } from './oidc/introspection.js';
+import { mountJwtTokenEndpoints } from './oidc/jwt-endpoints.js';
 import type { RevokedGrants } from './oidc/revoked-grants.js';
 import { mountAccountAdminRoutes } from './accounts/admin-routes.js';
 import { mountAccountRoutes } from './accounts/routes.js';
@@ -57,7 +57,7 @@ export function buildApp(ctx: AppContext, services: AppServices, oidc: OidcParts
   mountInteractionRoutes(pageRoutes, ctx, provider, services.sessions);
 
   const protocolRoutes = new Router();
-  mountJwtIntrospection(protocolRoutes, ctx, { ...oidc, ...services });
+  mountJwtTokenEndpoints(protocolRoutes, ctx, { ...oidc, ...services });
 
   const developerRoutes = new Router();
   developerRoutes.use(requireSession(services.sessions));

@@ -77,6 +77,13 @@ function clientAdapter(clients: ClientStore): Adapter {
   };
 }
 
+/** Deletes a grant and everything issued under it (codes, refresh tokens, ...). */
+export async function revokeGrantArtifacts(db: Kysely<Database>, grantId: string): Promise<void> {
+  await db.deleteFrom('oidc_payloads')
+    .where((eb) => eb.or([eb('grant_id', '=', grantId), eb.and([eb('model', '=', 'Grant'), eb('id', '=', grantId)])]))
+    .execute();
+}
+
 /** Removes expired artifacts (run in the background). */
 export async function sweepExpiredOidcPayloads(db: Kysely<Database>, now: Date): Promise<number> {
   const result = await db.deleteFrom('oidc_payloads').where('expires_at', '<=', now).executeTakeFirst();

@@ -247,6 +247,19 @@ describe('introspection and revocation', () => {
     expect(kept).toEqual([{ grant_id: grantId }]);
   });
 
+  it('revokes the whole grant when the access token itself is revoked', async () => {
+    const tokens = await signIn();
+    await oidc.tokenRevocation(config, tokens.access_token);
+    expect(await inactiveWithinOneSecond(tokens.access_token)).toBe(true);
+    await expect(oidc.refreshTokenGrant(config, tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+    // Another client's revocation of it changes nothing (and is answered 200 all the same).
+    const other = await signIn();
+    const stranger = await server.api.post('/api/v1/applications', { name: 'Stranger' }, { token: (await server.developer('stranger-merchant')).token });
+    const strangerConfig = await oidc.discovery(new URL(server.portico.issuer), stranger.body.clientId, stranger.body.clientSecret, undefined, { execute: [oidc.allowInsecureRequests] });
+    await oidc.tokenRevocation(strangerConfig, other.access_token);
+    expect((await oidc.tokenIntrospection(config, other.access_token)).active).toBe(true);
+  });
+
   it('refuses the access tokens of a grant revoked by refresh-token reuse', async () => {
     const tokens = await signIn();
     const rotated = await oidc.refreshTokenGrant(config, tokens.refresh_token!);

@@ -8,6 +8,7 @@ import { safeEqual } from '../crypto/tokens.js';
 import type { ClientStore } from './clients.js';
 import { OIDC_ROUTES } from './routes.js';
 import type { RevokedGrants } from './revoked-grants.js';
+import { revokeGrantArtifacts } from './adapter.js';
 
 const PRIVATE_PARAMS = new Set(['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k']);
 const publicPart = (jwk: JWK) => Object.fromEntries(Object.entries(jwk).filter(([k]) => !PRIVATE_PARAMS.has(k))) as JWK;
@@ -37,12 +38,13 @@ function presentedCredentials(ctx: Koa.Context, form: Record<string, unknown>): 
 }
 
 /**
- * Introspection of JWT access tokens (RFC 7662). oidc-provider does not store JWTs and would call
- * every one inactive; Portico answers from the signature, the expiry and the grant's state (not
- * revoked, owner and client still in good standing). Opaque tokens (refresh tokens) go on to
- * the provider. A client may introspect only its own tokens.
+ * Introspection (RFC 7662) and revocation (RFC 7009) of JWT access tokens. oidc-provider does not
+ * store JWTs: it would call every one inactive and refuse to revoke them. Portico answers from the
+ * signature, the expiry and the grant's state (not revoked, owner and client in good standing);
+ * revoking a user's access token revokes its whole grant (refresh tokens included). Opaque
+ * tokens (refresh tokens) go on to the provider. A client may act only on its own tokens.
  */
-export function mountJwtIntrospection(router: Router, ctx: AppContext, deps: { signingKeys: JWK[]; clients: ClientStore; accounts: AccountService; revokedGrants: RevokedGrants }): void {
+export function mountJwtTokenEndpoints(router: Router, ctx: AppContext, deps: { signingKeys: JWK[]; clients: ClientStore; accounts: AccountService; revokedGrants: RevokedGrants }): void {
   const keySet = createLocalJWKSet({ keys: deps.signingKeys.map(publicPart) });
 
   async function inspect(token: string, clientId: string): Promise<Record<string, unknown>> {
@@ -61,23 +63,41 @@ export function mountJwtIntrospection(router: Router, ctx: AppContext, deps: { s
     return standing ? { active: true, token_type: 'Bearer', ...payload } : { active: false };
   }
 
-  router.post(OIDC_ROUTES.introspection, async (koaCtx, next) => {
-    if (!koaCtx.is('application/x-www-form-urlencoded')) return next();
-    let form: Record<string, unknown>;
-    try {
-      form = await coBody.form(koaCtx.req, { limit: '16kb' });
-    } catch {
-      return oauthError(koaCtx, 400, 'invalid_request', 'failed to parse the request body');
+  /** For a JWT in the form, the authenticated client's id and the token; otherwise the provider's turn. */
+  function forJwts(handle: (koaCtx: Koa.Context, token: string, clientId: string) => Promise<void>): Koa.Middleware {
+    return async (koaCtx, next) => {
+      if (!koaCtx.is('application/x-www-form-urlencoded')) return next();
+      let form: Record<string, unknown>;
+      try {
+        form = await coBody.form(koaCtx.req, { limit: '16kb' });
+      } catch {
+        return oauthError(koaCtx, 400, 'invalid_request', 'failed to parse the request body');
+      }
+      koaCtx.request.body = form; // read by the provider when the token is not ours to answer
+      if (typeof form.token !== 'string' || form.token.split('.').length !== 3) return next();
+      const credentials = presentedCredentials(koaCtx, form);
+      const client = credentials ? await deps.clients.find(credentials.id) : undefined;
+      const secret = client?.metadata.client_secret;
+      if (!credentials || typeof secret !== 'string' || !safeEqual(secret, credentials.secret)) {
+        return oauthError(koaCtx, 401, 'invalid_client', 'client authentication failed');
+      }
+      koaCtx.set('Cache-Control', 'no-store');
+      await handle(koaCtx, form.token, credentials.id);
+    };
+  }
+
+  router.post(OIDC_ROUTES.introspection, forJwts(async (koaCtx, token, clientId) => {
+    koaCtx.body = await inspect(token, clientId);
+  }));
+
+  // RFC 7009: 200 whatever the token was; only a live user token of this client changes anything.
+  router.post(OIDC_ROUTES.revocation, forJwts(async (koaCtx, token, clientId) => {
+    const answer = await inspect(token, clientId);
+    if (answer.active && typeof answer.grant_id === 'string') {
+      await revokeGrantArtifacts(ctx.db, answer.grant_id);
+      await deps.revokedGrants.revoke(answer.grant_id);
     }
-    koaCtx.request.body = form; // read by the provider when the token is not ours to answer
-    if (typeof form.token !== 'string' || form.token.split('.').length !== 3) return next();
-    const credentials = presentedCredentials(koaCtx, form);
-    const client = credentials ? await deps.clients.find(credentials.id) : undefined;
-    const secret = client?.metadata.client_secret;
-    if (!credentials || typeof secret !== 'string' || !safeEqual(secret, credentials.secret)) {
-      return oauthError(koaCtx, 401, 'invalid_client', 'client authentication failed');
-    }
-    koaCtx.set('Cache-Control', 'no-store');
-    koaCtx.body = await inspect(form.token, credentials.id);
-  });
+    koaCtx.status = 200;
+    koaCtx.body = '';
+  }));
 }
