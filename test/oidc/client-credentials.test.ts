@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
+import { seal } from '../../src/crypto/seal.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 let server: TestServer;
@@ -132,5 +133,24 @@ describe('client_credentials', () => {
     const devToken = await server.login('rotating-dev', 'rotating-dev-password-1');
     expect((await server.api.delete(`/api/v1/applications/${app.id}`, { token: devToken })).status).toBe(204);
     await expect(oidc.clientCredentialsGrant(config)).rejects.toMatchObject({ error: 'invalid_client' });
+  });
+});
+
+describe('the client cache', () => {
+  it('drops a client when another node changes it (NOTIFY)', async () => {
+    const app = await createApplication();
+    const config = await discover(app.clientId, app.clientSecret);
+    await oidc.clientCredentialsGrant(config); // now cached on this node
+    const { db, bus, keys } = server.portico.context;
+    // As another node rotating the secret would: new sealed secret, then the notification.
+    const newSecret = 'n'.repeat(43);
+    await db.transaction().execute(async (trx) => {
+      await trx.updateTable('oauth_clients').set({ sealed_secret: seal(keys.seal, newSecret, `oauth_clients:${app.clientId}`) })
+        .where('client_id', '=', app.clientId).execute();
+      await bus.publish(trx, 'oauth_clients', { clientId: app.clientId });
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    await expect(oidc.clientCredentialsGrant(config)).rejects.toMatchObject({ error: 'invalid_client' });
+    await oidc.clientCredentialsGrant(await discover(app.clientId, newSecret));
   });
 });
