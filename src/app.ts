@@ -33,7 +33,6 @@ function securityHeaders(): Koa.Middleware {
   };
 }
 
-/** Builds the Koa app: shared middleware, then each domain's routes. */
 export type AppServices = Services & { applications: ApplicationService };
 
 /** The token endpoint alias (api.md section 3): the very token endpoint under the management API's path. */
@@ -41,6 +40,7 @@ export const TOKEN_ALIAS_PATH = '/api/v1/oauth2/token';
 
 export interface OidcParts { provider: Provider; signingKeys: JWK[]; revokedGrants: RevokedGrants }
 
+/** Builds the Koa app: shared middleware, then each domain's routes, the provider last. */
 export function buildApp(ctx: AppContext, services: AppServices, oidc: OidcParts): Koa {
   const { provider } = oidc;
   const app = new Koa({ proxy: ctx.config.trustProxy, keys: ctx.keys.cookie });

@@ -1,4 +1,6 @@
 import type { Config } from './config/index.js';
+import type { AppContext, Clock } from './context.js';
+import { createNotifyBus } from './db/bus.js';
 import { resolveSecret } from './config/secret.js';
 import { deriveKeys } from './crypto/keys.js';
 import { openDatabase, type DatabaseHandle } from './db/connect.js';
@@ -37,4 +39,14 @@ export async function openRuntime(config: Config, log: Logger) {
     await releaseLock().catch(() => {});
     throw err;
   }
+}
+
+export type Runtime = Awaited<ReturnType<typeof openRuntime>>;
+
+/** The context every service factory receives, over an opened runtime. */
+export function createAppContext(runtime: Runtime, values: { config: Config; log: Logger; issuer: string; clock: Clock }): AppContext {
+  return {
+    ...values, keys: runtime.keys, db: runtime.handle.db,
+    bus: createNotifyBus(runtime.handle, (err) => values.log.error({ err }, 'notification handler failed')),
+  };
 }

@@ -4,10 +4,9 @@ import type { DestinationStream } from 'pino';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, resolveIssuer, type Config } from './config/index.js';
 import { systemClock, type AppContext, type Clock } from './context.js';
-import { createNotifyBus } from './db/bus.js';
 import { Conflict } from './http/errors.js';
 import { createLogger } from './ops/logger.js';
-import { openRuntime } from './runtime.js';
+import { createAppContext, openRuntime } from './runtime.js';
 import { sweepExpiredOidcPayloads } from './oidc/adapter.js';
 import { clientValidator, createProvider } from './oidc/provider.js';
 import { loadSigningKeys } from './oidc/keys.js';
@@ -57,10 +56,7 @@ export async function startPortico(options: StartOptions = {}): Promise<RunningP
   const { port } = server.address() as AddressInfo;
   const issuer = resolveIssuer(config, port);
 
-  const context: AppContext = {
-    config, issuer, log, clock: options.clock ?? systemClock, keys: runtime.keys, db: runtime.handle.db,
-    bus: createNotifyBus(runtime.handle, (err) => log.error({ err }, 'notification handler failed')),
-  };
+  const context = createAppContext(runtime, { config, log, issuer, clock: options.clock ?? systemClock });
   let services: Services;
   let provider: Provider;
   let signingKeys: JWK[];

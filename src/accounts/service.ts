@@ -7,6 +7,7 @@ import { isUniqueViolation } from '../db/errors.js';
 import type { AccountRole, AccountRow, AccountStatus } from '../db/types.js';
 import { Conflict, NotFound } from '../http/errors.js';
 import { toPage, type Cursor } from '../http/pagination.js';
+import { uuid } from '../http/validate.js';
 import type { SettingsService } from '../settings/service.js';
 import { createAccountQueries, createSessionQueries } from './queries.js';
 
@@ -87,7 +88,7 @@ export async function createAccountService(ctx: AppContext, deps: { audit: Audit
 
     /** The account of an id when it is active; undefined for any other id (malformed ones included). */
     async findActive(id: string): Promise<Account | undefined> {
-      if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) return undefined;
+      if (!uuid.safeParse(id).success) return undefined;
       const row = await accounts.findById(id);
       return row?.status === 'active' ? renderAccount(row) : undefined;
     },

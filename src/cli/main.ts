@@ -1,11 +1,10 @@
 import fs from 'node:fs';
 import { ConfigError, loadConfig, resolveIssuer } from '../config/index.js';
 import { systemClock, type AppContext } from '../context.js';
-import { createNotifyBus } from '../db/bus.js';
 import { PorticoError } from '../http/errors.js';
 import { createLogger } from '../ops/logger.js';
 import { createServices } from '../services.js';
-import { openRuntime } from '../runtime.js';
+import { createAppContext, openRuntime } from '../runtime.js';
 import { password as passwordRule, username as usernameRule } from '../accounts/schemas.js';
 import { createAuditService } from '../audit/service.js';
 import { DEFAULT_ROTATION_GRACE_SECONDS, listSigningKeys, loadSigningKeys, rotateSigningKey } from '../oidc/keys.js';
@@ -37,8 +36,7 @@ async function withRuntime<T>(work: (ctx: AppContext) => Promise<T>): Promise<T>
   const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, process.stderr);
   const runtime = await openRuntime(config, log);
   try {
-    const bus = createNotifyBus(runtime.handle, (err) => log.error({ err }, 'notification handler failed'));
-    return await work({ config, issuer: resolveIssuer(config, config.port), db: runtime.handle.db, bus, log, clock: systemClock, keys: runtime.keys });
+    return await work(createAppContext(runtime, { config, log, issuer: resolveIssuer(config, config.port), clock: systemClock }));
   } finally {
     await runtime.close();
   }

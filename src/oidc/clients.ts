@@ -58,8 +58,10 @@ export function createClientStore(ctx: AppContext, accounts: AccountService) {
     return { metadata, accountId: row.account_id, consumerId: row.consumer_id, applicationId: row.application_id, firstParty: row.first_party };
   }
 
+  /** Tells every node (this one at once) that a client changed. */
   async function changed(trx: Kysely<Database>, clientId: string) {
     await ctx.bus.publish(trx, TOPIC, { clientId });
+    drop(clientId);
   }
 
   return {
@@ -92,21 +94,18 @@ export function createClientStore(ctx: AppContext, accounts: AccountService) {
     async update(trx: Kysely<Database>, clientId: string, changes: { metadata?: Record<string, unknown>; consumerId?: string; firstParty?: boolean }) {
       await createClientQueries(trx).update(clientId, changes, ctx.clock.now());
       await changed(trx, clientId);
-      drop(clientId);
     },
 
     async rotateSecret(trx: Kysely<Database>, clientId: string): Promise<string> {
       const clientSecret = randomToken('', 32);
       await createClientQueries(trx).update(clientId, { sealedSecret: seal(ctx.keys.seal, clientSecret, sealingContext(clientId)) }, ctx.clock.now());
       await changed(trx, clientId);
-      drop(clientId);
       return clientSecret;
     },
 
     async remove(trx: Kysely<Database>, clientId: string) {
       await createClientQueries(trx).delete(clientId);
       await changed(trx, clientId);
-      drop(clientId);
     },
   };
 }

@@ -11,10 +11,6 @@ import { TTL_SECONDS } from './ttl.js';
 import { OIDC_ROUTES } from './routes.js';
 
 /**
- * The whole oidc-provider configuration in one place. Every value that differs from the
- * library's default is there because the contract asks for it.
- */
-/**
  * oidc-provider's prompts, plus one: a sign-in session whose account is no longer active (banned
  * since) is asked to log in again instead of carrying on without an account.
  */
@@ -26,6 +22,10 @@ function interactionPolicyWithStanding() {
   return policy;
 }
 
+/**
+ * The whole oidc-provider configuration in one place. Every value that differs from the
+ * library's default is there because the contract asks for it.
+ */
 export function createProvider(ctx: AppContext, deps: { clients: ClientStore; accounts: AccountService; signingKeys: JWK[] }): Provider {
   const { clients, accounts, signingKeys } = deps;
   const configuration: Configuration = {
