@@ -3,6 +3,7 @@ import * as m0001 from './0001_foundation.js';
 import * as m0002 from './0002_oidc_storage.js';
 import * as m0003 from './0003_applications.js';
 import * as m0004 from './0004_revoked_grants.js';
+import * as m0005 from './0005_portal.js';
 
 // Listed by hand (not read from the folder) so the same code runs from dist/ and under jest.
 // Files are never edited after landing; a change is a new file added here.
@@ -11,4 +12,5 @@ export const migrations: Record<string, Migration> = {
   '0002_oidc_storage': m0002,
   '0003_applications': m0003,
   '0004_revoked_grants': m0004,
+  '0005_portal': m0005,
 };

@@ -9,7 +9,9 @@ import { mountAccountAdminRoutes } from './accounts/admin-routes.js';
 import { mountAccountRoutes } from './accounts/routes.js';
 import { mountAuditRoutes } from './audit/routes.js';
 import type { AppContext } from './context.js';
+import { apiRoutes, type RouteCatalog } from './http/api-routes.js';
 import { jsonBody } from './http/body.js';
+import { buildOpenApiDocument } from './http/openapi.js';
 import { problemResponses } from './http/problem.js';
 import { requestContext } from './http/request-context.js';
 import { requireAdmin, requireSession } from './http/session.js';
@@ -23,6 +25,9 @@ import type { ApplicationService } from './applications/service.js';
 import { mountApplicationRoutes } from './applications/routes.js';
 import { mountApplicationAdminRoutes } from './applications/admin-routes.js';
 import { mountSettingsRoutes } from './settings/routes.js';
+import { mountCatalogAdminRoutes, mountCatalogRoutes } from './catalog/routes.js';
+import { mountConsumerRoutes } from './consumers/routes.js';
+import { mountSubscriptionAdminRoutes, mountSubscriptionRoutes } from './subscriptions/routes.js';
 
 function securityHeaders(): Koa.Middleware {
   return async function setSecurityHeaders(ctx, next) {
@@ -40,16 +45,24 @@ export const TOKEN_ALIAS_PATH = '/api/v1/oauth2/token';
 
 export interface OidcParts { provider: Provider; signingKeys: JWK[]; revokedGrants: RevokedGrants }
 
+/** Method and path of every route the app's routers serve (the OpenAPI test compares the document with it). */
+export type RouteTable = Array<{ method: string; path: string }>;
+
 /** Builds the Koa app: shared middleware, then each domain's routes, the provider last. */
-export function buildApp(ctx: AppContext, services: AppServices, oidc: OidcParts): Koa {
+export function buildApp(ctx: AppContext, services: AppServices, oidc: OidcParts): { app: Koa; routes: RouteTable } {
   const { provider } = oidc;
   const app = new Koa({ proxy: ctx.config.trustProxy, keys: ctx.keys.cookie });
   // Every error is answered by problemResponses; what still reaches Koa is a broken socket.
   app.on('error', (err: Error) => ctx.log.debug({ err: { message: err.message } }, 'connection error'));
 
+  const catalog: RouteCatalog = [];
   const publicRoutes = new Router();
   mountHealthRoutes(publicRoutes, ctx.db);
-  mountAccountRoutes(publicRoutes, services.accounts, services.sessions, { secureCookies: ctx.issuer.startsWith('https:') });
+  const publicApi = apiRoutes(publicRoutes, catalog, 'anyone');
+  mountAccountRoutes(publicApi, services.accounts, services.sessions, { secureCookies: ctx.issuer.startsWith('https:') });
+  mountCatalogRoutes(publicApi, services.catalog);
+  let openApiDocument: ReturnType<typeof buildOpenApiDocument> | undefined; // built once every route is registered
+  publicApi.get('/api/v1/openapi.json', { summary: 'This document (OpenAPI 3.1)' }, () => (openApiDocument ??= buildOpenApiDocument(catalog, ctx.issuer)));
 
   const pageRoutes = new Router();
   pageRoutes.use(htmlErrors());
@@ -61,14 +74,20 @@ export function buildApp(ctx: AppContext, services: AppServices, oidc: OidcParts
 
   const developerRoutes = new Router();
   developerRoutes.use(requireSession(services.sessions));
-  mountApplicationRoutes(developerRoutes, services.applications);
+  const developerApi = apiRoutes(developerRoutes, catalog, 'session');
+  mountApplicationRoutes(developerApi, services.applications);
+  mountConsumerRoutes(developerApi, services.consumers, services.credentials);
+  mountSubscriptionRoutes(developerApi, services.subscriptions);
 
   const adminRoutes = new Router();
   adminRoutes.use(requireSession(services.sessions), requireAdmin());
-  mountAccountAdminRoutes(adminRoutes, services.accounts);
-  mountSettingsRoutes(adminRoutes, services.settings);
-  mountAuditRoutes(adminRoutes, services.audit);
-  mountApplicationAdminRoutes(adminRoutes, services.applications);
+  const adminApi = apiRoutes(adminRoutes, catalog, 'admin');
+  mountAccountAdminRoutes(adminApi, services.accounts);
+  mountSettingsRoutes(adminApi, services.settings);
+  mountAuditRoutes(adminApi, services.audit);
+  mountApplicationAdminRoutes(adminApi, services.applications);
+  mountCatalogAdminRoutes(adminApi, services.catalog);
+  mountSubscriptionAdminRoutes(adminApi, services.subscriptions, services.accounts);
 
   app.use(requestContext(ctx.log));
   app.use(async function tokenEndpointAlias(koaCtx, next) {
@@ -90,5 +109,7 @@ export function buildApp(ctx: AppContext, services: AppServices, oidc: OidcParts
   // Last: oidc-provider answers its own routes (discovery, /oauth2/*) and passes the rest on.
   app.use(atIssuerOrigin(ctx.issuer));
   app.use(mount(provider));
-  return app;
+  const routes = [publicRoutes, pageRoutes, developerRoutes, adminRoutes, protocolRoutes]
+    .flatMap((router) => router.stack.flatMap((layer) => layer.methods.filter((m) => m !== 'HEAD').map((method) => ({ method, path: String(layer.path) }))));
+  return { app, routes };
 }

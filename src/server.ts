@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { DestinationStream } from 'pino';
-import { buildApp } from './app.js';
+import { buildApp, type RouteTable } from './app.js';
 import { ConfigError, loadConfig, resolveIssuer, type Config } from './config/index.js';
 import { systemClock, type AppContext, type Clock } from './context.js';
 import { Conflict } from './http/errors.js';
@@ -28,6 +28,7 @@ export interface RunningPortico {
   config: Config;
   context: AppContext;
   services: Services;
+  routes: RouteTable;
   /** Stops accepting, lets in-flight requests finish (10 s at most), closes the database. */
   close(): Promise<void>;
 }
@@ -80,7 +81,8 @@ export async function startPortico(options: StartOptions = {}): Promise<RunningP
     throw err instanceof Conflict ? new ConfigError(`PORTICO_ADMIN_USERNAME: ${err.message}`) : err;
   }
   const applications = createApplicationService(context, { ...services, validateClient: clientValidator(provider) });
-  handler = buildApp(context, { ...services, applications }, { provider, signingKeys, revokedGrants }).callback();
+  const { app, routes } = buildApp(context, { ...services, applications }, { provider, signingKeys, revokedGrants });
+  handler = app.callback();
 
   const sweep = setInterval(() => {
     services.sessions.sweepExpired().catch((err) => log.warn({ err }, 'session sweep failed'));
@@ -94,7 +96,7 @@ export async function startPortico(options: StartOptions = {}): Promise<RunningP
 
   let closing: Promise<void> | undefined;
   return {
-    url, issuer, config, context, services,
+    url, issuer, config, context, services, routes,
     close() {
       closing ??= (async () => {
         clearInterval(sweep);

@@ -1,20 +1,26 @@
 import { createAccountService } from './accounts/service.js';
 import { createSessionService } from './accounts/sessions.js';
 import { createAuditService } from './audit/service.js';
+import { createCatalogService } from './catalog/service.js';
+import { createCredentialService } from './consumers/credentials.js';
 import { createConsumerService } from './consumers/service.js';
 import type { AppContext } from './context.js';
 import { createSettingsService } from './settings/service.js';
 import { createClientStore } from './oidc/clients.js';
+import { createSubscriptionService } from './subscriptions/service.js';
 
 /** The composition root: every domain service, wired once per process. */
 export async function createServices(ctx: AppContext) {
   const audit = createAuditService(ctx.db);
   const settings = await createSettingsService(ctx, audit);
-  const consumers = createConsumerService(ctx.db);
+  const consumers = createConsumerService(ctx, { audit });
+  const credentials = createCredentialService(ctx, { audit, consumers });
   const accounts = await createAccountService(ctx, { audit, consumers, settings });
   const sessions = createSessionService(ctx, { audit });
+  const catalog = createCatalogService(ctx, { audit });
+  const subscriptions = createSubscriptionService(ctx, { audit, settings, consumers, catalog, accounts });
   const clients = createClientStore(ctx, accounts);
   await clients.ready;
-  return { audit, settings, consumers, accounts, sessions, clients };
+  return { audit, settings, consumers, credentials, accounts, sessions, catalog, subscriptions, clients };
 }
 export type Services = Awaited<ReturnType<typeof createServices>>;

@@ -31,6 +31,9 @@ export function createAccountQueries(db: Kysely<Database>) {
     setPasswordHash(id: string, passwordHash: string) {
       return db.updateTable('accounts').set({ password_hash: passwordHash }).where('id', '=', id).execute();
     },
+    usernamesByIds(ids: string[]) {
+      return ids.length ? db.selectFrom('accounts').select(['id', 'username']).where('id', 'in', ids).execute() : Promise.resolve([]);
+    },
     listDevelopers(filter: { status?: AccountStatus; cursor?: Cursor; limit: number }) {
       let query = db.selectFrom('accounts').selectAll().where('role', '=', 'developer');
       if (filter.status) query = query.where('status', '=', filter.status);

@@ -93,6 +93,11 @@ export async function createAccountService(ctx: AppContext, deps: { audit: Audit
       return row?.status === 'active' ? renderAccount(row) : undefined;
     },
 
+    /** Usernames by account id, for lists that show who owns a record. */
+    async usernamesByIds(ids: string[]): Promise<Map<string, string>> {
+      return new Map((await accounts.usernamesByIds([...new Set(ids)])).map((r) => [r.id, r.username]));
+    },
+
     async listDevelopers(filter: { status?: AccountStatus; cursor?: Cursor; limit: number }) {
       const rows = await accounts.listDevelopers(filter);
       return toPage(rows, filter.limit, (r) => ({ at: r.created_at, id: r.id }), renderAccountForAdmin);

@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Cursor } from '../http/pagination.js';
 import type { Database, NewAuditEvent } from '../db/types.js';
 
-export interface AuditFilter { action?: string; actorId?: string; targetId?: string; cursor?: Cursor; limit: number }
+export interface AuditFilter { action?: string; actorId?: string; targetType?: string; targetId?: string; since?: Date; until?: Date; cursor?: Cursor; limit: number }
 
 export function createAuditQueries(db: Kysely<Database>) {
   return {
@@ -13,7 +13,10 @@ export function createAuditQueries(db: Kysely<Database>) {
       let query = db.selectFrom('audit_events').selectAll();
       if (filter.action) query = query.where('action', '=', filter.action);
       if (filter.actorId) query = query.where('actor_id', '=', filter.actorId);
+      if (filter.targetType) query = query.where('target_type', '=', filter.targetType);
       if (filter.targetId) query = query.where('target_id', '=', filter.targetId);
+      if (filter.since) query = query.where('occurred_at', '>=', filter.since);
+      if (filter.until) query = query.where('occurred_at', '<', filter.until);
       if (filter.cursor) {
         const { at, id } = filter.cursor;
         query = query.where((eb) => eb(eb.refTuple('occurred_at', 'id'), '<', eb.tuple(at, id)));

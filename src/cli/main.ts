@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import { ConfigError, loadConfig, resolveIssuer } from '../config/index.js';
 import { systemClock, type AppContext } from '../context.js';
-import { PorticoError } from '../http/errors.js';
+import { Conflict, PorticoError } from '../http/errors.js';
+import { DEMO_PRODUCTS } from '../catalog/demo.js';
 import { createLogger } from '../ops/logger.js';
 import { createServices } from '../services.js';
 import { createAppContext, openRuntime } from '../runtime.js';
@@ -18,6 +19,7 @@ Commands:
   keys list                                list the token signing keys and their states
   keys rotate [--grace-seconds N]          add a signing key: published at once, signing after N seconds
                                            (default ${DEFAULT_ROTATION_GRACE_SECONDS}; servers pick it up at their next start)
+  seed demo                                add sample products of each type (skips slugs that exist)
   help                                     show this help
 
 Settings come from the environment (and a .env file), as for the server.`;
@@ -91,6 +93,23 @@ async function keysCommand(args: string[]): Promise<void> {
   throw new UsageError('usage: portico keys list | portico keys rotate [--grace-seconds N]');
 }
 
+async function seedDemo(args: string[]): Promise<void> {
+  if (args.length !== 1 || args[0] !== 'demo') throw new UsageError('usage: portico seed demo');
+  const added = await withRuntime(async (ctx) => {
+    const services = await createServices(ctx);
+    const names: string[] = [];
+    for (const product of DEMO_PRODUCTS) {
+      try {
+        names.push((await services.catalog.create({ accountId: null, ip: null, requestId: 'cli' }, product)).slug);
+      } catch (err) {
+        if (!(err instanceof Conflict)) throw err; // already seeded
+      }
+    }
+    return names;
+  });
+  process.stdout.write(added.length ? `added ${added.length} products: ${added.join(', ')}\n` : 'the demo products are already there\n');
+}
+
 export async function runCli(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
@@ -102,6 +121,9 @@ export async function runCli(argv: string[]): Promise<number> {
       }
       case 'keys':
         await keysCommand(rest);
+        return 0;
+      case 'seed':
+        await seedDemo(rest);
         return 0;
       case 'admin':
         if (rest[0] !== 'create') throw new UsageError('usage: portico admin create <username> [--password-stdin]');

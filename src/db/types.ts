@@ -132,6 +132,60 @@ export interface RevokedGrantsTable {
   expires_at: Date;
 }
 
+export type CredentialType = 'api-key' | 'ak-sk';
+
+export interface CredentialsTable {
+  id: Generated<string>;
+  consumer_id: string;
+  type: CredentialType;
+  /** HMAC of an API key (its lookup); null for AK/SK pairs. */
+  key_hash: string | null;
+  /** The access key of an AK/SK pair (an identifier, not a secret); null for API keys. */
+  access_key: string | null;
+  /** The API key or the secret key, sealed with the credential id as associated data. */
+  sealed_secret: string;
+  created_at: CreatedAt;
+}
+
+export type ProductType = 'model' | 'mcp' | 'agent';
+export type ProductStatus = 'published' | 'draft';
+export type ApprovalMode = 'auto' | 'manual';
+export interface SampleRequest { title: string; request: string; response?: string }
+
+export interface ProductsTable {
+  id: Generated<string>;
+  slug: string;
+  name: string;
+  type: ProductType;
+  category: string;
+  description: string;
+  overview: string;
+  guide: string;
+  sample_requests: Json<SampleRequest[]>;
+  route_prefix: string;
+  resource_uri: string | null;
+  status: ProductStatus;
+  /** Null: the platform setting applies. */
+  subscription_approval: ApprovalMode | null;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+  /** Generated full-text vector; never written. */
+  search: ColumnType<string, never, never>;
+}
+
+export type SubscriptionStatus = 'pending' | 'approved' | 'rejected' | 'cancelled';
+
+export interface SubscriptionsTable {
+  id: Generated<string>;
+  account_id: string;
+  consumer_id: string;
+  product_id: string;
+  status: SubscriptionStatus;
+  reason: string | null;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
 export interface Database {
   accounts: AccountsTable;
   consumers: ConsumersTable;
@@ -144,6 +198,9 @@ export interface Database {
   applications: ApplicationsTable;
   oauth_clients: OauthClientsTable;
   revoked_grants: RevokedGrantsTable;
+  credentials: CredentialsTable;
+  products: ProductsTable;
+  subscriptions: SubscriptionsTable;
 }
 
 export type AccountRow = Selectable<AccountsTable>;
@@ -154,3 +211,6 @@ export type SessionRow = Selectable<SessionsTable>;
 export type SigningKeyRow = Selectable<SigningKeysTable>;
 export type ApplicationRow = Selectable<ApplicationsTable>;
 export type OauthClientRow = Selectable<OauthClientsTable>;
+export type CredentialRow = Selectable<CredentialsTable>;
+export type ProductRow = Selectable<ProductsTable>;
+export type SubscriptionRow = Selectable<SubscriptionsTable>;

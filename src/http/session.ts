@@ -63,3 +63,8 @@ export function sessionOf(ctx: Koa.Context): Session {
 export function actorOf(ctx: Koa.Context): Actor {
   return { accountId: ctx.state.auth?.session.account.id ?? null, ip: ctx.ip || null, requestId: ctx.state.requestId };
 }
+
+/** The actor of a route behind requireSession, who owns what it creates. */
+export function ownerOf(ctx: Koa.Context): Actor & { accountId: string } {
+  return { ...actorOf(ctx), accountId: sessionOf(ctx).account.id };
+}

@@ -2,7 +2,7 @@ import type Koa from 'koa';
 import { z } from 'zod';
 import { ValidationFailed, type FieldError } from './errors.js';
 
-type Schemas = { params?: z.ZodType; query?: z.ZodType; body?: z.ZodType };
+export type Schemas = { params?: z.ZodType; query?: z.ZodType; body?: z.ZodType };
 type Parsed<S extends Schemas> = { [K in keyof S]: S[K] extends z.ZodType ? z.output<S[K]> : never };
 
 function toFieldErrors(where: string, error: z.ZodError): FieldError[] {

@@ -1,16 +1,11 @@
-import type Router from '@koa/router';
-import { validate } from '../http/validate.js';
+import type { ApiRegistrar } from '../http/api-routes.js';
 import { actorOf } from '../http/session.js';
 import { settingsUpdate } from './schemas.js';
 import type { SettingsService } from './service.js';
 
 /** /api/v1/admin/settings. Mounted behind requireSession + requireAdmin. */
-export function mountSettingsRoutes(router: Router, settings: SettingsService): void {
-  router.get('/api/v1/admin/settings', async (ctx) => {
-    ctx.body = await settings.get();
-  });
-  router.put('/api/v1/admin/settings', async (ctx) => {
-    const { body } = validate(ctx, { body: settingsUpdate });
-    ctx.body = await settings.update(actorOf(ctx), body);
-  });
+export function mountSettingsRoutes(api: ApiRegistrar, settings: SettingsService): void {
+  api.get('/api/v1/admin/settings', { summary: 'Platform settings' }, () => settings.get());
+  api.put('/api/v1/admin/settings', { summary: 'Change any subset of the settings', body: settingsUpdate },
+    ({ body }, ctx) => settings.update(actorOf(ctx), body));
 }

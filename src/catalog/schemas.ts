@@ -1,0 +1,78 @@
+import { z } from 'zod';
+import { isLoopbackHost } from '../config/index.js';
+import { pageQuery } from '../http/pagination.js';
+import { text } from '../http/validate.js';
+
+export const PRODUCT_TYPES = ['model', 'mcp', 'agent'] as const;
+export const productType = z.enum(PRODUCT_TYPES);
+const approvalMode = z.enum(['auto', 'manual']);
+
+const slug = z.string().min(2).max(64).regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, 'lower-case letters, digits and single dashes');
+const category = text(1, 50).refine((v) => v.trim() === v, 'must not start or end with spaces');
+// Path segments of unreserved characters, without a trailing slash: the gateway matches whole segments.
+const routePrefix = z.string().max(200).regex(/^(\/[A-Za-z0-9._~-]+)+$/, 'a path such as /models/chat (segments of letters, digits, ".", "_", "~", "-"; no trailing slash)')
+  .refine((v) => !v.split('/').some((s) => s === '.' || s === '..'), 'must not contain "." or ".." segments');
+// The MCP server's public URL, its OAuth resource identifier (RFC 8707: absolute, no fragment).
+const resourceUri = text(1, 2000).refine((v) => {
+  if (!URL.canParse(v) || v.includes('#')) return false;
+  const url = new URL(v);
+  return url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname));
+}, 'must be an https URL without a fragment (http only on localhost)');
+const sampleRequest = z.strictObject({ title: text(1, 100), request: text(1, 10_000), response: text(0, 10_000).optional() });
+
+const productFields = {
+  slug,
+  name: text(1, 100),
+  type: productType,
+  category,
+  description: text(0, 300),
+  overview: text(0, 20_000),
+  guide: text(0, 20_000),
+  sampleRequests: z.array(sampleRequest).max(20),
+  routePrefix,
+  status: z.enum(['published', 'draft']),
+  subscriptionApproval: approvalMode,
+  resourceUri,
+};
+
+const onlyMcpHasResource = (v: { type?: string; resourceUri?: string | null }) => !v.resourceUri || v.type === undefined || v.type === 'mcp';
+
+export const createProductBody = z.strictObject({
+  ...productFields,
+  description: productFields.description.default(''),
+  overview: productFields.overview.default(''),
+  guide: productFields.guide.default(''),
+  sampleRequests: productFields.sampleRequests.default([]),
+  status: productFields.status.default('published'),
+  subscriptionApproval: productFields.subscriptionApproval.optional(),
+  resourceUri: productFields.resourceUri.optional(),
+}).refine(onlyMcpHasResource, { message: 'only an mcp product has a resourceUri', path: ['resourceUri'] });
+export type CreateProduct = z.output<typeof createProductBody>;
+
+export const updateProductBody = z.strictObject({
+  slug: productFields.slug.optional(),
+  name: productFields.name.optional(),
+  type: productFields.type.optional(),
+  category: productFields.category.optional(),
+  description: productFields.description.optional(),
+  overview: productFields.overview.optional(),
+  guide: productFields.guide.optional(),
+  sampleRequests: productFields.sampleRequests.optional(),
+  routePrefix: productFields.routePrefix.optional(),
+  status: productFields.status.optional(),
+  // null: back to the platform setting.
+  subscriptionApproval: productFields.subscriptionApproval.nullable().optional(),
+  resourceUri: productFields.resourceUri.nullable().optional(),
+}).refine((v) => Object.keys(v).length > 0, 'send at least one field');
+export type UpdateProduct = z.output<typeof updateProductBody>;
+
+export const productListQuery = pageQuery.extend({
+  type: productType.optional(),
+  category: text(1, 50).optional(),
+  q: text(1, 200).optional(),
+});
+export type ProductFilter = z.output<typeof productListQuery>;
+
+export const adminProductListQuery = productListQuery.extend({ status: productFields.status.optional() });
+
+export const idOrSlugParams = z.object({ idOrSlug: text(1, 64) });

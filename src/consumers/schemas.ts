@@ -1,0 +1,16 @@
+import { z } from 'zod';
+import { pageQuery } from '../http/pagination.js';
+import { idParams, text, uuid } from '../http/validate.js';
+
+const name = text(1, 64).refine((v) => v.trim() === v, 'must not start or end with spaces');
+const description = text(0, 500);
+
+export const createConsumerBody = z.strictObject({ name, description: description.optional() });
+export const updateConsumerBody = z.strictObject({ name: name.optional(), description: description.nullable().optional() })
+  .refine((v) => Object.keys(v).length > 0, 'send at least one field');
+export type ConsumerChanges = z.output<typeof updateConsumerBody>;
+
+export const consumerListQuery = pageQuery;
+
+export const createCredentialBody = z.strictObject({ type: z.enum(['api-key', 'ak-sk']) });
+export const credentialParams = idParams.extend({ cid: uuid });

@@ -1,0 +1,36 @@
+import type { Kysely } from 'kysely';
+import type { Database, SubscriptionStatus } from '../db/types.js';
+import type { Cursor } from '../http/pagination.js';
+
+export interface SubscriptionFilter { accountId?: string; consumerId?: string; status?: SubscriptionStatus; cursor?: Cursor; limit: number }
+
+export function createSubscriptionQueries(db: Kysely<Database>) {
+  return {
+    insert(values: { accountId: string; consumerId: string; productId: string; status: SubscriptionStatus }) {
+      return db.insertInto('subscriptions')
+        .values({ account_id: values.accountId, consumer_id: values.consumerId, product_id: values.productId, status: values.status })
+        .returningAll().executeTakeFirstOrThrow();
+    },
+    findLive(consumerId: string, productId: string) {
+      return db.selectFrom('subscriptions').selectAll().where('consumer_id', '=', consumerId).where('product_id', '=', productId)
+        .where('status', 'in', ['pending', 'approved']).executeTakeFirst();
+    },
+    findForUpdate(id: string) {
+      return db.selectFrom('subscriptions').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
+    },
+    list(filter: SubscriptionFilter) {
+      let query = db.selectFrom('subscriptions').selectAll();
+      if (filter.accountId) query = query.where('account_id', '=', filter.accountId);
+      if (filter.consumerId) query = query.where('consumer_id', '=', filter.consumerId);
+      if (filter.status) query = query.where('status', '=', filter.status);
+      if (filter.cursor) {
+        const { at, id } = filter.cursor;
+        query = query.where((eb) => eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(at, id)));
+      }
+      return query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(filter.limit + 1).execute();
+    },
+    setStatus(id: string, status: SubscriptionStatus, reason: string | null, now: Date) {
+      return db.updateTable('subscriptions').set({ status, reason, updated_at: now }).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+    },
+  };
+}

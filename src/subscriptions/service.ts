@@ -1,0 +1,124 @@
+import type { AccountService } from '../accounts/service.js';
+import type { AuditService } from '../audit/service.js';
+import type { CatalogService } from '../catalog/service.js';
+import type { ConsumerService } from '../consumers/service.js';
+import type { Actor, AppContext } from '../context.js';
+import { isUniqueViolation } from '../db/errors.js';
+import type { SubscriptionRow, SubscriptionStatus } from '../db/types.js';
+import { Conflict, NotFound } from '../http/errors.js';
+import { toPage, type Cursor } from '../http/pagination.js';
+import type { SettingsService } from '../settings/service.js';
+import { createSubscriptionQueries, type SubscriptionFilter } from './queries.js';
+
+/** Published on every change of a subscription, so every node drops the consumer's cached set. */
+export const SUBSCRIPTION_TOPIC = 'subscriptions';
+
+const LIVE: SubscriptionStatus[] = ['pending', 'approved'];
+
+function renderSubscription(row: SubscriptionRow) {
+  return {
+    id: row.id, productId: row.product_id, consumerId: row.consumer_id, status: row.status, reason: row.reason,
+    createdAt: row.created_at.toISOString(), updatedAt: row.updated_at.toISOString(),
+  };
+}
+export type Subscription = ReturnType<typeof renderSubscription>;
+
+const DECISIONS = {
+  approve: { to: 'approved', action: 'subscription.approved' },
+  reject: { to: 'rejected', action: 'subscription.rejected' },
+} as const;
+
+export function createSubscriptionService(ctx: AppContext, deps: {
+  audit: AuditService; settings: SettingsService; consumers: ConsumerService; catalog: CatalogService; accounts: AccountService;
+}) {
+  const queries = createSubscriptionQueries(ctx.db);
+
+  /** Rows with the names a person needs to read them: product, consumer and (for admins) the developer. */
+  async function described(rows: SubscriptionRow[], withUsername: boolean) {
+    const [products, consumers, usernames] = await Promise.all([
+      deps.catalog.summariesByIds(rows.map((r) => r.product_id)),
+      deps.consumers.namesByIds(rows.map((r) => r.consumer_id)),
+      withUsername ? deps.accounts.usernamesByIds(rows.map((r) => r.account_id)) : Promise.resolve(new Map<string, string>()),
+    ]);
+    return (row: SubscriptionRow) => {
+      const product = products.get(row.product_id);
+      return {
+        ...renderSubscription(row),
+        product: product ? { slug: product.slug, name: product.name, type: product.type } : null,
+        consumerName: consumers.get(row.consumer_id) ?? null,
+        ...(withUsername ? { accountId: row.account_id, username: usernames.get(row.account_id) ?? null } : {}),
+      };
+    };
+  }
+
+  async function page(filter: SubscriptionFilter, withUsername: boolean) {
+    const rows = await queries.list(filter);
+    const render = await described(rows, withUsername);
+    return toPage(rows, filter.limit, (r) => ({ at: r.created_at, id: r.id }), render);
+  }
+
+  return {
+    /** Approved at once under automatic approval, pending under manual (the product's mode, else the platform's). */
+    async subscribe(actor: Actor & { accountId: string }, input: { productId: string; consumerId: string }): Promise<Subscription> {
+      const consumer = await deps.consumers.resolveOwned(actor.accountId, input.consumerId);
+      const product = await deps.catalog.get(input.productId);
+      const mode = product.subscriptionApproval ?? (await deps.settings.get()).subscriptionApproval;
+      const existing = async () => {
+        const live = await queries.findLive(consumer.id, product.id);
+        return new Conflict('This consumer already has a subscription to this product.', live ? { subscription: renderSubscription(live) } : {});
+      };
+      if (await queries.findLive(consumer.id, product.id)) throw await existing();
+      try {
+        const row = await ctx.db.transaction().execute(async (trx) => {
+          const created = await createSubscriptionQueries(trx).insert({ accountId: actor.accountId, consumerId: consumer.id, productId: product.id, status: mode === 'auto' ? 'approved' : 'pending' });
+          await deps.audit.record(trx, actor, { action: 'subscription.created', targetType: 'subscription', targetId: created.id, details: { productId: product.id, consumerId: consumer.id, status: created.status } });
+          await ctx.bus.publish(trx, SUBSCRIPTION_TOPIC, { consumerId: consumer.id, productId: product.id });
+          return created;
+        });
+        return renderSubscription(row);
+      } catch (err) {
+        if (isUniqueViolation(err, 'subscriptions_live_key')) throw await existing(); // lost a race with the same request
+        throw err;
+      }
+    },
+
+    listOwned(accountId: string, filter: { status?: SubscriptionStatus; consumerId?: string; cursor?: Cursor; limit: number }) {
+      return page({ ...filter, accountId }, false);
+    },
+
+    /** Admin: every subscription, by status. */
+    list(filter: { status?: SubscriptionStatus; cursor?: Cursor; limit: number }) {
+      return page(filter, true);
+    },
+
+    /** The owner cancels a pending or approved subscription. */
+    async cancel(actor: Actor & { accountId: string }, id: string): Promise<void> {
+      await ctx.db.transaction().execute(async (trx) => {
+        const inTrx = createSubscriptionQueries(trx);
+        const current = await inTrx.findForUpdate(id);
+        if (!current || current.account_id !== actor.accountId) throw new NotFound('subscription');
+        if (!LIVE.includes(current.status)) throw new Conflict(`This subscription is already ${current.status}.`);
+        await inTrx.setStatus(id, 'cancelled', null, ctx.clock.now());
+        await deps.audit.record(trx, actor, { action: 'subscription.cancelled', targetType: 'subscription', targetId: id, details: { from: current.status } });
+        await ctx.bus.publish(trx, SUBSCRIPTION_TOPIC, { consumerId: current.consumer_id, productId: current.product_id });
+      });
+    },
+
+    /** Admin: approve or reject a pending subscription; the rejection's reason is shown to the developer. */
+    async decide(actor: Actor, id: string, decision: keyof typeof DECISIONS, reason?: string) {
+      const { to, action } = DECISIONS[decision];
+      const row = await ctx.db.transaction().execute(async (trx) => {
+        const inTrx = createSubscriptionQueries(trx);
+        const current = await inTrx.findForUpdate(id);
+        if (!current) throw new NotFound('subscription');
+        if (current.status !== 'pending') throw new Conflict(`Only a pending subscription can be decided; this one is ${current.status}.`, { subscriptionStatus: current.status });
+        const updated = await inTrx.setStatus(id, to, decision === 'reject' ? reason ?? null : null, ctx.clock.now());
+        await deps.audit.record(trx, actor, { action, targetType: 'subscription', targetId: id, details: { productId: current.product_id, consumerId: current.consumer_id, ...(reason ? { reason } : {}) } });
+        await ctx.bus.publish(trx, SUBSCRIPTION_TOPIC, { consumerId: current.consumer_id, productId: current.product_id });
+        return updated;
+      });
+      return (await described([row], true))(row);
+    },
+  };
+}
+export type SubscriptionService = ReturnType<typeof createSubscriptionService>;
