@@ -19,6 +19,9 @@ import { atIssuerOrigin } from './oidc/issuer-origin.js';
 import { mountInteractionRoutes } from './oidc/interactions.js';
 import { OIDC_ROUTES } from './oidc/routes.js';
 import { htmlErrors, serveStylesheet } from './portal/render.js';
+import { createPageSessions } from './portal/page-session.js';
+import { mountPublicPages } from './portal/public-pages.js';
+import { mountConsolePages } from './portal/console-pages.js';
 import { mountHealthRoutes } from './ops/health.js';
 import type { Services } from './services.js';
 import type { ApplicationService } from './applications/service.js';
@@ -68,6 +71,9 @@ export function buildApp(ctx: AppContext, services: AppServices, oidc: OidcParts
   pageRoutes.use(htmlErrors());
   pageRoutes.get('/assets/portico.css', serveStylesheet);
   mountInteractionRoutes(pageRoutes, ctx, provider, services.sessions);
+  const pages = createPageSessions(ctx, services.sessions);
+  mountPublicPages(pageRoutes, ctx, services, pages);
+  mountConsolePages(pageRoutes, services, pages);
 
   const protocolRoutes = new Router();
   mountJwtTokenEndpoints(protocolRoutes, ctx, { ...oidc, ...services });

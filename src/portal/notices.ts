@@ -1,0 +1,18 @@
+/** The messages a page shows after a form post, chosen by key so a URL cannot put text on the page. */
+export const NOTICES: Record<string, string> = {
+  'signed-up': 'Welcome! Your account is ready.',
+  'logged-out': 'You are logged out.',
+  'consumer-created': 'Consumer created.',
+  'consumer-deleted': 'Consumer deleted. Its credentials no longer work.',
+  'credential-created': 'Credential created.',
+  'credential-deleted': 'Credential deleted. It no longer works.',
+  'subscribed': 'Subscribed.',
+  'subscription-pending': 'Subscription requested: an administrator will review it.',
+  'subscription-cancelled': 'Subscription cancelled.',
+  'approved': 'Approved.',
+  'rejected': 'Rejected.',
+  'banned': 'Banned.',
+  'unbanned': 'Unbanned.',
+  'saved': 'Saved.',
+  'deleted': 'Deleted.',
+};
