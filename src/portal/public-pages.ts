@@ -30,6 +30,8 @@ export function mountPublicPages(router: Router, ctx: AppContext, services: Serv
   }
 
   router.get('/', async (koaCtx) => {
+    // A GET form sends its empty fields too ("category="): they mean "any".
+    koaCtx.query = Object.fromEntries(Object.entries(koaCtx.query).filter(([, value]) => value !== ''));
     const { query } = validate(koaCtx, { query: productListQuery });
     const [page, categories] = await Promise.all([services.catalog.list(query), services.catalog.categories(query.type)]);
     const tabs = [{ label: 'All', href: '/', current: !query.type }, ...PRODUCT_TYPES.map((type) => ({ label: TYPE_LABELS[type], href: `/?type=${type}`, current: query.type === type }))];

@@ -1,0 +1,80 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { Browser } from 'playwright-core';
+import { inFreshContext, launchChromium, saveScreenshot } from '../support/chromium.js';
+import { ADMIN } from '../support/constants.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+
+// The portal as people use it, in a real Chromium: forms, redirects, cookies, CSP and labels.
+const BROWSER_TEST_MS = 90_000;
+let server: TestServer;
+let chromium: Browser;
+
+beforeAll(async () => {
+  server = await startTestServer();
+  const admin = await server.adminToken();
+  for (const product of [
+    { slug: 'support-agent', name: 'Customer Support Agent', type: 'agent', category: 'Customer service', description: 'Answers customer questions.', routePrefix: '/agents/support', overview: 'Answers **customers** around the clock.' },
+    { slug: 'analyst-agent', name: 'Data Analyst Agent', type: 'agent', category: 'Analytics', description: 'Charts from spreadsheets.', routePrefix: '/agents/analyst' },
+    { slug: 'chat-model', name: 'Chat Model', type: 'model', category: 'Text generation', description: 'A chat model.', routePrefix: '/models/chat' },
+    { slug: 'weather-mcp', name: 'Weather MCP Server', type: 'mcp', category: 'Data', description: 'Forecast tools.', routePrefix: '/mcp/weather' },
+  ]) {
+    expect((await server.api.post('/api/v1/admin/products', product, { token: admin })).status).toBe(201);
+  }
+  chromium = await launchChromium();
+}, BROWSER_TEST_MS);
+
+afterAll(async () => {
+  const closed = await Promise.allSettled([chromium?.close(), server?.stop()]);
+  for (const result of closed) if (result.status === 'rejected') throw result.reason;
+});
+
+describe('the developer portal in Chromium', () => {
+  it('a newcomer signs up, browses agents, searches, subscribes, and manages a second consumer', () => inFreshContext(chromium, async (page) => {
+    const url = server.portico.url;
+    await page.goto(`${url}/`);
+    await page.getByRole('link', { name: 'Sign up' }).click();
+    await page.getByLabel('Username').fill('newcomer');
+    await page.getByLabel('Password').fill('newcomer-password-1');
+    await page.getByRole('button', { name: 'Sign up' }).click();
+    await page.waitForURL(`${url}/console/consumers?notice=signed-up`);
+    expect(await page.getByRole('status').textContent()).toContain('Welcome!');
+
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Catalog' }).click();
+    await page.getByRole('navigation', { name: 'Product types' }).getByRole('link', { name: 'Agent' }).click();
+    const products = page.getByRole('list', { name: 'Products' });
+    expect((await products.getByRole('heading').allTextContents()).sort()).toEqual(['Customer Support Agent', 'Data Analyst Agent']);
+    await saveScreenshot(page, 'portal-catalog-agents');
+
+    await page.getByLabel('Search').fill('support');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.waitForURL(/q=support/);
+    expect(await products.getByRole('heading').allTextContents()).toEqual(['Customer Support Agent']);
+    await products.getByRole('link', { name: 'Customer Support Agent' }).click();
+    expect(await page.locator('.markdown strong').first().textContent()).toBe('customers');
+    expect(await page.getByLabel('Consumer').inputValue()).not.toBe('');
+    await page.getByRole('button', { name: 'Subscribe' }).click();
+    await page.waitForURL(`${url}/console/subscriptions?notice=subscribed`);
+    const row = page.getByRole('row', { name: /Customer Support Agent/ });
+    expect(await row.getByRole('cell').nth(2).textContent()).toContain('approved');
+
+    await page.getByRole('link', { name: 'Consumers' }).click();
+    await page.getByLabel('Name').fill('reporting');
+    await page.getByLabel('Description').fill('nightly exports');
+    await page.getByRole('button', { name: 'Create consumer' }).click();
+    const reporting = page.getByRole('region', { name: 'reporting' });
+    await reporting.getByRole('button', { name: 'Create API key' }).click();
+    const shown = page.getByRole('region', { name: 'reporting' }).getByText(/^pk_/);
+    expect(await shown.isVisible()).toBe(false); // hidden until asked for
+    await page.getByRole('region', { name: 'reporting' }).getByText('View credential').click();
+    const apiKey = (await shown.textContent())!;
+    expect(apiKey).toMatch(/^pk_[A-Za-z0-9_-]{43}$/);
+    expect(await server.portico.services.credentials.findApiKeyOwner(apiKey)).toBeDefined();
+    await saveScreenshot(page, 'portal-console-consumers');
+
+    await page.getByRole('region', { name: 'reporting' }).getByRole('link', { name: 'Delete consumer' }).click();
+    await page.getByRole('button', { name: 'Delete consumer' }).click();
+    await page.waitForURL(`${url}/console/consumers?notice=consumer-deleted`);
+    expect(await page.getByRole('region', { name: 'reporting' }).count()).toBe(0);
+    expect(await server.portico.services.credentials.findApiKeyOwner(apiKey)).toBeUndefined();
+  }), BROWSER_TEST_MS);
+});
