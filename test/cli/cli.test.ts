@@ -46,6 +46,25 @@ describe('the admin CLI', () => {
     expect(help.stdout).toMatch(/admin create <username> --password-stdin/);
   });
 
+  it('seeds the demo products once, of every type, published in the catalog', async () => {
+    const db = await createTestDatabase();
+    databases.push(db);
+    const env = { PORTICO_SECRET: TEST_SECRET, ...db.env };
+    const seeded = await runCli(['seed', 'demo'], env);
+    expect(seeded.code).toBe(0);
+    expect(seeded.stdout).toMatch(/^added 7 products: chat-large, /);
+    expect((await runCli(['seed', 'demo'], env)).stdout).toMatch(/already there/);
+    expect((await runCli(['seed', 'everything'], env)).code).toBe(2);
+
+    const server = spawnPortico({ PORT: '0', ...env });
+    const api = apiClient(await server.ready);
+    for (const type of ['model', 'mcp', 'agent']) {
+      expect((await api.get(`/api/v1/products?type=${type}`)).body.items.length).toBeGreaterThanOrEqual(2);
+    }
+    expect((await api.get('/api/v1/products/weather-mcp')).body.resourceUri).toBe('https://mcp.example.com/mcp/weather');
+    await server.stop();
+  });
+
   it('migrates an empty database', async () => {
     const db = await createTestDatabase({ fresh: true });
     databases.push(db);
