@@ -22,6 +22,7 @@ import { htmlErrors, serveStylesheet } from './portal/render.js';
 import { createPageSessions } from './portal/page-session.js';
 import { mountPublicPages } from './portal/public-pages.js';
 import { mountConsolePages } from './portal/console-pages.js';
+import { mountAdminPages } from './portal/admin-pages.js';
 import { mountHealthRoutes } from './ops/health.js';
 import type { Services } from './services.js';
 import type { ApplicationService } from './applications/service.js';
@@ -74,6 +75,7 @@ export function buildApp(ctx: AppContext, services: AppServices, oidc: OidcParts
   const pages = createPageSessions(ctx, services.sessions);
   mountPublicPages(pageRoutes, ctx, services, pages);
   mountConsolePages(pageRoutes, services, pages);
+  mountAdminPages(pageRoutes, services, pages);
 
   const protocolRoutes = new Router();
   mountJwtTokenEndpoints(protocolRoutes, ctx, { ...oidc, ...services });

@@ -77,4 +77,38 @@ describe('the developer portal in Chromium', () => {
     expect(await page.getByRole('region', { name: 'reporting' }).count()).toBe(0);
     expect(await server.portico.services.credentials.findApiKeyOwner(apiKey)).toBeUndefined();
   }), BROWSER_TEST_MS);
+
+  it('an admin switches subscriptions to manual approval and approves a developer\'s request in the admin pages', () => inFreshContext(chromium, async (adminPage) => {
+    const url = server.portico.url;
+    const logIn = async (page: typeof adminPage, username: string, password: string, next: string) => {
+      await page.goto(`${url}/login?next=${encodeURIComponent(next)}`);
+      await page.getByLabel('Username').fill(username);
+      await page.getByLabel('Password').fill(password);
+      await page.getByRole('button', { name: 'Log in' }).click();
+      await page.waitForURL(`${url}${next}`);
+    };
+    await logIn(adminPage, ADMIN.username, ADMIN.password, '/admin/settings');
+    await adminPage.getByLabel('Subscription approval').selectOption('manual');
+    await adminPage.getByRole('button', { name: 'Save settings' }).click();
+    await adminPage.waitForURL(/notice=saved/);
+    expect((await server.api.get('/api/v1/admin/settings', { token: await server.adminToken() })).body.subscriptionApproval).toBe('manual');
+
+    await server.developer('careful-dev');
+    await inFreshContext(chromium, async (devPage) => {
+      await logIn(devPage, 'careful-dev', 'careful-dev-password-1', '/products/chat-model');
+      await devPage.getByRole('button', { name: 'Subscribe' }).click();
+      await devPage.waitForURL(`${url}/console/subscriptions?notice=subscription-pending`);
+      expect(await devPage.getByRole('row', { name: /Chat Model/ }).textContent()).toContain('pending');
+
+      await adminPage.getByRole('link', { name: 'Queue' }).click();
+      const approve = adminPage.getByRole('form', { name: 'Approve subscription of careful-dev to Chat Model' });
+      await approve.getByRole('button', { name: 'Approve' }).click();
+      await adminPage.waitForURL(/notice=approved/);
+      expect(await adminPage.getByRole('form', { name: 'Approve subscription of careful-dev to Chat Model' }).count()).toBe(0);
+
+      await devPage.reload();
+      expect(await devPage.getByRole('row', { name: /Chat Model/ }).textContent()).toContain('approved');
+    });
+    await server.api.put('/api/v1/admin/settings', { subscriptionApproval: 'auto' }, { token: await server.adminToken() });
+  }), BROWSER_TEST_MS);
 });
