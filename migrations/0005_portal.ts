@@ -49,8 +49,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema.createTable('subscriptions')
     .addColumn('id', 'uuid', (c) => c.primaryKey().defaultTo(sql`gen_random_uuid()`))
     .addColumn('account_id', 'uuid', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
-    .addColumn('consumer_id', 'uuid', (c) => c.notNull().references('consumers.id').onDelete('cascade'))
-    .addColumn('product_id', 'uuid', (c) => c.notNull().references('products.id').onDelete('cascade'))
+    // Null once the consumer or the product is deleted: the subscription, cancelled first, stays as history.
+    .addColumn('consumer_id', 'uuid', (c) => c.references('consumers.id').onDelete('set null'))
+    .addColumn('product_id', 'uuid', (c) => c.references('products.id').onDelete('set null'))
     .addColumn('status', 'text', (c) => c.notNull().check(sql`status in ('pending', 'approved', 'rejected', 'cancelled')`))
     // Why it was rejected, shown to the developer.
     .addColumn('reason', 'text')

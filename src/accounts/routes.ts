@@ -1,16 +1,14 @@
 import type Koa from 'koa';
 import type { ApiRegistrar } from '../http/api-routes.js';
 import { noBody } from '../http/validate.js';
-import { actorOf, CSRF_COOKIE, requireSession, SESSION_COOKIE, sessionOf } from '../http/session.js';
+import { actorOf, cookieDefaults, CSRF_COOKIE, requireSession, SESSION_COOKIE, sessionOf } from '../http/session.js';
 import { loginBody, registerBody } from './schemas.js';
 import type { AccountService } from './service.js';
 import { SESSION_TTL_SECONDS, type SessionService } from './sessions.js';
 
 /** Sets the session cookie and the CSRF cookie of a new session (API login and the portal's login form). */
 export function setSessionCookies(ctx: Koa.Context, token: string, csrfToken: string, secure: boolean): void {
-  // An https issuer means TLS ends in front of us, even when the proxy is not trusted to say so.
-  if (secure) ctx.cookies.secure = true;
-  const common = { sameSite: 'lax' as const, secure: secure || ctx.secure, path: '/', maxAge: SESSION_TTL_SECONDS * 1000, overwrite: true };
+  const common = { ...cookieDefaults(ctx, secure), maxAge: SESSION_TTL_SECONDS * 1000 };
   ctx.cookies.set(SESSION_COOKIE, token, { ...common, httpOnly: true, signed: true });
   // Readable by the page's own scripts, which echo it in X-CSRF-Token (double submit, bound to the session).
   ctx.cookies.set(CSRF_COOKIE, csrfToken, { ...common, httpOnly: false, signed: false });

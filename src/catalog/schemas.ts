@@ -7,7 +7,9 @@ export const PRODUCT_TYPES = ['model', 'mcp', 'agent'] as const;
 export const productType = z.enum(PRODUCT_TYPES);
 const approvalMode = z.enum(['auto', 'manual']);
 
-const slug = z.string().min(2).max(64).regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, 'lower-case letters, digits and single dashes');
+const slug = z.string().min(2).max(64).regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, 'lower-case letters, digits and single dashes')
+  // Products are found by id or slug: a slug shaped like a UUID would be taken for an id.
+  .refine((v) => !/^[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$/.test(v), 'must not look like a UUID');
 const category = text(1, 50).refine((v) => v.trim() === v, 'must not start or end with spaces');
 // Path segments of unreserved characters, without a trailing slash: the gateway matches whole segments.
 const routePrefix = z.string().max(200).regex(/^(\/[A-Za-z0-9._~-]+)+$/, 'a path such as /models/chat (segments of letters, digits, ".", "_", "~", "-"; no trailing slash)')

@@ -1,7 +1,8 @@
 import type { AuditService } from '../audit/service.js';
 import type { Actor, AppContext } from '../context.js';
 import { isUniqueViolation } from '../db/errors.js';
-import type { ProductStatus } from '../db/types.js';
+import type { Kysely } from 'kysely';
+import type { Database, ProductStatus } from '../db/types.js';
 import { Conflict, NotFound, ValidationFailed } from '../http/errors.js';
 import { toPage, type Cursor } from '../http/pagination.js';
 import { uuid } from '../http/validate.js';
@@ -44,8 +45,12 @@ async function guardUnique<T>(write: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Runs inside the transaction that deletes a product (subscriptions cancel theirs). */
+export type ProductRemovalHook = (trx: Kysely<Database>, actor: Actor, productId: string) => Promise<void>;
+
 export function createCatalogService(ctx: AppContext, deps: { audit: AuditService }) {
   const queries = createProductQueries(ctx.db);
+  const removalHooks: ProductRemovalHook[] = [];
 
   async function find(idOrSlug: string, options: { includeDrafts: boolean }): Promise<ProductRecord> {
     const row = await queries.findBy(uuid.safeParse(idOrSlug).success ? 'id' : 'slug', idOrSlug);
@@ -103,9 +108,15 @@ export function createCatalogService(ctx: AppContext, deps: { audit: AuditServic
       return renderProduct(row);
     },
 
-    /** Deletes a product and, with it, every subscription to it. */
+    /** Adds work to the transaction that deletes a product. */
+    onRemove(hook: ProductRemovalHook): void {
+      removalHooks.push(hook);
+    },
+
+    /** Deletes a product; its subscriptions are cancelled in the same transaction (removal hooks). */
     async remove(actor: Actor, id: string): Promise<void> {
       await ctx.db.transaction().execute(async (trx) => {
+        for (const hook of removalHooks) await hook(trx, actor, id);
         const deleted = await createProductQueries(trx).delete(id);
         if (!deleted) throw new NotFound('product');
         await deps.audit.record(trx, actor, { action: 'product.deleted', targetType: 'product', targetId: id, details: { slug: deleted.slug } });

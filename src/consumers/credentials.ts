@@ -5,7 +5,7 @@ import { seal, unseal } from '../crypto/seal.js';
 import { keyedHash, randomToken } from '../crypto/tokens.js';
 import type { CredentialRow, CredentialType } from '../db/types.js';
 import { Conflict, NotFound } from '../http/errors.js';
-import { createCredentialQueries } from './queries.js';
+import { createConsumerQueries, createCredentialQueries } from './queries.js';
 import { CONSUMER_TOPIC, type ConsumerService } from './service.js';
 
 /** Enough for rotation without downtime (create the new one, switch, delete the old one). */
@@ -53,14 +53,16 @@ export function createCredentialService(ctx: AppContext, deps: { audit: AuditSer
     },
 
     async create(actor: Actor & { accountId: string }, consumerId: string, type: CredentialType): Promise<CredentialView> {
-      await deps.consumers.resolveOwned(actor.accountId, consumerId);
-      if (await queries.countOfConsumer(consumerId) >= MAX_CREDENTIALS_PER_CONSUMER) {
-        throw new Conflict(`A consumer holds at most ${MAX_CREDENTIALS_PER_CONSUMER} credentials; delete one first.`);
-      }
       const id = randomUUID();
       const secret = type === 'api-key' ? randomToken(API_KEY_PREFIX) : randomToken();
       const row = await ctx.db.transaction().execute(async (trx) => {
-        const created = await createCredentialQueries(trx).insert({
+        // The consumer stays locked until the insert commits: the limit holds under concurrent requests.
+        if (!(await createConsumerQueries(trx).lockOwned(actor.accountId, consumerId))) throw new NotFound('consumer');
+        const inTrx = createCredentialQueries(trx);
+        if (await inTrx.countOfConsumer(consumerId) >= MAX_CREDENTIALS_PER_CONSUMER) {
+          throw new Conflict(`A consumer holds at most ${MAX_CREDENTIALS_PER_CONSUMER} credentials; delete one first.`);
+        }
+        const created = await inTrx.insert({
           id, consumerId, type,
           keyHash: type === 'api-key' ? hashApiKey(secret) : null,
           accessKey: type === 'ak-sk' ? newAccessKey() : null,

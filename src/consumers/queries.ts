@@ -31,6 +31,10 @@ export function createConsumerQueries(db: Kysely<Database>) {
     namesByIds(ids: string[]) {
       return ids.length ? db.selectFrom('consumers').select(['id', 'name']).where('id', 'in', ids).execute() : Promise.resolve([]);
     },
+    /** Locks one consumer of an owner, so it cannot go while a credential is added to it. */
+    lockOwned(accountId: string, id: string) {
+      return db.selectFrom('consumers').select('id').where('account_id', '=', accountId).where('id', '=', id).forUpdate().executeTakeFirst();
+    },
     /** Locks the account's consumers, so two deletions cannot both leave it with none. */
     lockAllOfAccount(accountId: string) {
       return db.selectFrom('consumers').select(['id', 'is_default']).where('account_id', '=', accountId)

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { AuditService } from '../audit/service.js';
 import type { Actor, AppContext } from '../context.js';
-import { isStillReferenced, isUniqueViolation } from '../db/errors.js';
+import { isForeignKeyViolation, isUniqueViolation } from '../db/errors.js';
 import type { ConsumerRow, Database } from '../db/types.js';
 import { Conflict, NotFound } from '../http/errors.js';
 import { toPage, type Cursor } from '../http/pagination.js';
@@ -20,8 +20,12 @@ export type Consumer = ReturnType<typeof renderConsumer>;
 
 const nameTaken = () => new Conflict('You already have a consumer with this name.');
 
+/** Runs inside the transaction that deletes a consumer (subscriptions cancel theirs). */
+export type ConsumerRemovalHook = (trx: Kysely<Database>, actor: Actor, consumerId: string) => Promise<void>;
+
 export function createConsumerService(ctx: AppContext, deps: { audit: AuditService }) {
   const queries = createConsumerQueries(ctx.db);
+  const removalHooks: ConsumerRemovalHook[] = [];
 
   async function owned(accountId: string, id: string): Promise<ConsumerRow> {
     const row = await queries.findOwned(accountId, id);
@@ -86,8 +90,8 @@ export function createConsumerService(ctx: AppContext, deps: { audit: AuditServi
     },
 
     /**
-     * Deletes a consumer with its credentials (revoked at once) and subscriptions (cancelled), in
-     * one transaction. The last consumer of an account stays; a consumer with applications stays
+     * Deletes a consumer with its credentials (revoked at once) and subscriptions (cancelled, by the
+     * removal hooks), in one transaction. The last consumer of an account stays; a consumer with applications stays
      * until they are deleted. Deleting the default consumer makes the oldest other one the default.
      */
     async remove(actor: Actor & { accountId: string }, id: string): Promise<void> {
@@ -99,7 +103,11 @@ export function createConsumerService(ctx: AppContext, deps: { audit: AuditServi
           if (!target) throw new NotFound('consumer');
           if (all.length === 1) throw new Conflict('This is your only consumer; create another before deleting it.');
           const revoked = await createCredentialQueries(trx).deleteAllOfConsumer(id);
-          await consumers.delete(id); // subscriptions go with it (foreign key)
+          for (const credential of revoked) {
+            await deps.audit.record(trx, actor, { action: 'credential.deleted', targetType: 'credential', targetId: credential.id, details: { consumerId: id, type: credential.type, because: 'consumer deleted' } });
+          }
+          for (const hook of removalHooks) await hook(trx, actor, id);
+          await consumers.delete(id);
           const successor = target.is_default ? all.find((c) => c.id !== id) : undefined;
           if (successor) await consumers.makeDefault(successor.id);
           await deps.audit.record(trx, actor, {
@@ -109,11 +117,16 @@ export function createConsumerService(ctx: AppContext, deps: { audit: AuditServi
           await ctx.bus.publish(trx, CONSUMER_TOPIC, { consumerId: id });
         });
       } catch (err) {
-        if (isStillReferenced(err, 'applications_consumer_id_fkey')) {
+        if (isForeignKeyViolation(err, 'applications_consumer_id_fkey')) {
           throw new Conflict('Applications use this consumer; delete them first.');
         }
         throw err;
       }
+    },
+
+    /** Adds work to the transaction that deletes a consumer. */
+    onRemove(hook: ConsumerRemovalHook): void {
+      removalHooks.push(hook);
     },
 
     /** Whether a consumer exists and who owns it (for admin views and the gateway). */

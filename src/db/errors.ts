@@ -4,8 +4,11 @@ export function isUniqueViolation(err: unknown, constraint?: string): boolean {
   return e?.code === '23505' && (constraint === undefined || e.constraint === constraint);
 }
 
-/** A delete refused because rows still reference the row: 23001 (on delete restrict) or 23503 (no action). */
-export function isStillReferenced(err: unknown, constraint?: string): boolean {
+/**
+ * A foreign key refused the change: a delete of a row still referenced (23001 under `on delete
+ * restrict`, 23503 under `no action`), or an insert naming a row that is gone (23503).
+ */
+export function isForeignKeyViolation(err: unknown, constraint?: string): boolean {
   const e = err as { code?: string; constraint?: string } | null;
   return (e?.code === '23001' || e?.code === '23503') && (constraint === undefined || e.constraint === constraint);
 }

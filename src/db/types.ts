@@ -178,8 +178,10 @@ export type SubscriptionStatus = 'pending' | 'approved' | 'rejected' | 'cancelle
 export interface SubscriptionsTable {
   id: Generated<string>;
   account_id: string;
-  consumer_id: string;
-  product_id: string;
+  /** Null once the consumer is deleted (the subscription was cancelled with it). */
+  consumer_id: string | null;
+  /** Null once the product is deleted (the subscription was cancelled with it). */
+  product_id: string | null;
   status: SubscriptionStatus;
   reason: string | null;
   created_at: CreatedAt;

@@ -59,6 +59,15 @@ export function sessionOf(ctx: Koa.Context): Session {
   return auth.session;
 }
 
+/**
+ * Options shared by Portico's cookies. An https issuer means TLS ends in front of us, even when
+ * the proxy is not trusted to say so: Koa must then be told the connection is secure.
+ */
+export function cookieDefaults(ctx: Koa.Context, httpsIssuer: boolean) {
+  if (httpsIssuer) ctx.cookies.secure = true;
+  return { sameSite: 'lax' as const, secure: httpsIssuer || ctx.secure, path: '/', overwrite: true };
+}
+
 /** Who is acting, for the audit log. */
 export function actorOf(ctx: Koa.Context): Actor {
   return { accountId: ctx.state.auth?.session.account.id ?? null, ip: ctx.ip || null, requestId: ctx.state.requestId };

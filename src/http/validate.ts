@@ -5,7 +5,7 @@ import { ValidationFailed, type FieldError } from './errors.js';
 export type Schemas = { params?: z.ZodType; query?: z.ZodType; body?: z.ZodType };
 type Parsed<S extends Schemas> = { [K in keyof S]: S[K] extends z.ZodType ? z.output<S[K]> : never };
 
-function toFieldErrors(where: string, error: z.ZodError): FieldError[] {
+export function toFieldErrors(where: string, error: z.ZodError): FieldError[] {
   return error.issues.map((issue) => ({
     path: [where, ...issue.path.map(String)].join('.'),
     message: issue.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}` : issue.message,

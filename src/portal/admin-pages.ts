@@ -10,7 +10,7 @@ import type { Services } from '../services.js';
 import { settingsUpdate } from '../settings/schemas.js';
 import { decisionParams } from '../subscriptions/schemas.js';
 import { mountAdminProductPages } from './admin-products.js';
-import { formError, formInput } from './forms.js';
+import { formError, formInput, formStatus } from './forms.js';
 import type { NOTICES } from './notices.js';
 import type { PageSessions } from './page-session.js';
 
@@ -89,7 +89,7 @@ export function mountAdminPages(router: Router, services: Services, pages: PageS
       pages.redirect(koaCtx, '/admin/settings', 'saved');
     } catch (err) {
       const { developerApproval = '', subscriptionApproval = '', consumerDailyQuota = '' } = fields;
-      await settingsPage(koaCtx, { error: formError(err), values: { developerApproval, subscriptionApproval, consumerDailyQuota } }, 400);
+      await settingsPage(koaCtx, { error: formError(err), values: { developerApproval, subscriptionApproval, consumerDailyQuota } }, formStatus(err));
     }
   });
 

@@ -3,11 +3,10 @@ import type Koa from 'koa';
 import { z } from 'zod';
 import { adminProductListQuery, createProductBody, PRODUCT_TYPES, updateProductBody } from '../catalog/schemas.js';
 import type { Product } from '../catalog/service.js';
-import { Conflict } from '../http/errors.js';
 import { actorOf } from '../http/session.js';
 import { idParams, validate } from '../http/validate.js';
 import type { Services } from '../services.js';
-import { formError, formInput } from './forms.js';
+import { formError, formInput, formStatus } from './forms.js';
 import type { PageSessions } from './page-session.js';
 
 const TEXT_FIELDS = ['slug', 'name', 'type', 'category', 'description', 'routePrefix', 'status', 'overview', 'guide'] as const;
@@ -81,7 +80,7 @@ export function mountAdminProductPages(router: Router, services: Services, pages
       await services.catalog.create(actorOf(koaCtx), formInput(createForm, fields, FORM_FIELDS));
       pages.redirect(koaCtx, '/admin/products', 'saved');
     } catch (err) {
-      await editor(koaCtx, { values: postedValues(fields), error: formError(err) }, err instanceof Conflict ? 409 : 400);
+      await editor(koaCtx, { values: postedValues(fields), error: formError(err) }, formStatus(err));
     }
   });
 
@@ -99,7 +98,7 @@ export function mountAdminProductPages(router: Router, services: Services, pages
       await services.catalog.update(actorOf(koaCtx), product.id, formInput(updateForm, fields, FORM_FIELDS));
       pages.redirect(koaCtx, '/admin/products', 'saved');
     } catch (err) {
-      await editor(koaCtx, { product, values: postedValues(fields), error: formError(err) }, err instanceof Conflict ? 409 : 400);
+      await editor(koaCtx, { product, values: postedValues(fields), error: formError(err) }, formStatus(err));
     }
   });
 

@@ -6,7 +6,7 @@ import { idParams, validate } from '../http/validate.js';
 import { credentialParams } from '../consumers/schemas.js';
 import { subscriptionListQuery } from '../subscriptions/schemas.js';
 import type { Services } from '../services.js';
-import { formError, formInput } from './forms.js';
+import { formError, formInput, formStatus } from './forms.js';
 import type { PageSessions } from './page-session.js';
 
 /** The developer console: consumers with their credentials, and subscriptions. */
@@ -28,7 +28,7 @@ export function mountConsolePages(router: Router, services: Services, pages: Pag
       await services.consumers.create(ownerOf(koaCtx), formInput(createConsumerBody, fields));
       pages.redirect(koaCtx, '/console/consumers', 'consumer-created');
     } catch (err) {
-      await consumersPage(koaCtx, { error: formError(err), values: { name: fields.name ?? '', description: fields.description ?? '' } }, 400);
+      await consumersPage(koaCtx, { error: formError(err), values: { name: fields.name ?? '', description: fields.description ?? '' } }, formStatus(err));
     }
   });
 
@@ -62,7 +62,8 @@ export function mountConsolePages(router: Router, services: Services, pages: Pag
   router.get('/console/subscriptions', login, async (koaCtx) => {
     const { query } = validate(koaCtx, { query: subscriptionListQuery });
     const page = await services.subscriptions.listOwned(sessionOf(koaCtx).account.id, { ...query, limit: 100 });
-    const more = page.nextCursor ? `/console/subscriptions?cursor=${page.nextCursor}` : null;
+    const kept = Object.fromEntries(Object.entries({ status: query.status, consumerId: query.consumerId }).filter((e): e is [string, string] => e[1] !== undefined));
+    const more = page.nextCursor ? `/console/subscriptions?${new URLSearchParams({ ...kept, cursor: page.nextCursor })}` : null;
     await pages.render(koaCtx, 'console-subscriptions', { title: 'Subscriptions', subscriptions: page.items, more });
   });
 

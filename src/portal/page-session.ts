@@ -4,7 +4,7 @@ import type { AppContext } from '../context.js';
 import { keyedHash, randomToken, safeEqual } from '../crypto/tokens.js';
 import { parseForm } from '../http/body.js';
 import { PorticoError } from '../http/errors.js';
-import { SESSION_COOKIE } from '../http/session.js';
+import { cookieDefaults, SESSION_COOKIE } from '../http/session.js';
 import { NOTICES } from './notices.js';
 import { renderPage } from './render.js';
 
@@ -35,13 +35,15 @@ export function createPageSessions(ctx: AppContext, sessions: SessionService) {
     return session;
   }
 
+  const visitorCsrf = (visitor: string) => keyedHash(ctx.keys.csrf, `visitor:${visitor}`);
+
   function visitorToken(koaCtx: Koa.Context): string {
     let visitor = koaCtx.cookies.get(ANONYMOUS_COOKIE, { signed: true });
     if (!visitor) {
       visitor = randomToken();
-      koaCtx.cookies.set(ANONYMOUS_COOKIE, visitor, { httpOnly: true, sameSite: 'lax', signed: true, path: '/', secure: ctx.issuer.startsWith('https:') || koaCtx.secure });
+      koaCtx.cookies.set(ANONYMOUS_COOKIE, visitor, { ...cookieDefaults(koaCtx, ctx.issuer.startsWith('https:')), httpOnly: true, signed: true });
     }
-    return keyedHash(ctx.keys.csrf, `visitor:${visitor}`);
+    return visitorCsrf(visitor);
   }
 
   return {
@@ -50,7 +52,8 @@ export function createPageSessions(ctx: AppContext, sessions: SessionService) {
     /** Renders a portal page with what every page shows: who is logged in, the forms' CSRF token, a notice. */
     async render(koaCtx: Koa.Context, template: string, data: Record<string, unknown>, status = 200): Promise<void> {
       const session = await current(koaCtx);
-      const notice = typeof koaCtx.query.notice === 'string' ? NOTICES[koaCtx.query.notice] : undefined;
+      const key = koaCtx.query.notice;
+      const notice = typeof key === 'string' && Object.hasOwn(NOTICES, key) ? NOTICES[key] : undefined;
       renderPage(koaCtx, template, { viewer: session?.account ?? null, csrfToken: await this.csrfToken(koaCtx), notice, path: koaCtx.path, ...data }, status);
     },
 
@@ -71,8 +74,9 @@ export function createPageSessions(ctx: AppContext, sessions: SessionService) {
       const fields = await parseForm(koaCtx);
       const session = await current(koaCtx);
       const visitor = koaCtx.cookies.get(ANONYMOUS_COOKIE, { signed: true });
-      const expected = session ? sessions.csrfToken(session.id) : visitor ? keyedHash(ctx.keys.csrf, `visitor:${visitor}`) : undefined;
-      if (!expected || !fields._csrf || !safeEqual(fields._csrf, expected)) throw new FormExpired();
+      const presented = fields._csrf ?? '';
+      const valid = session ? sessions.verifyCsrf(session.id, presented) : visitor !== undefined && safeEqual(presented, visitorCsrf(visitor));
+      if (!valid) throw new FormExpired();
       return fields;
     },
 

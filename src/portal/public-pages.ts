@@ -3,14 +3,17 @@ import type Koa from 'koa';
 import { clearSessionCookies, setSessionCookies } from '../accounts/routes.js';
 import { registerBody } from '../accounts/schemas.js';
 import { renderMarkdown } from '../catalog/markdown.js';
-import { PRODUCT_TYPES, productListQuery } from '../catalog/schemas.js';
+import { idOrSlugParams, PRODUCT_TYPES, productListQuery } from '../catalog/schemas.js';
+import { subscribeBody } from '../subscriptions/schemas.js';
 import type { AppContext } from '../context.js';
-import { AccountNotActive, Conflict, InvalidCredentials } from '../http/errors.js';
+import { AccountNotActive, InvalidCredentials } from '../http/errors.js';
 import { actorOf, ownerOf, sessionOf } from '../http/session.js';
 import { validate } from '../http/validate.js';
 import type { Services } from '../services.js';
-import { formError, formInput } from './forms.js';
+import { formError, formInput, formStatus } from './forms.js';
 import { safeNext, type PageSessions } from './page-session.js';
+
+const subscribeForm = subscribeBody.pick({ consumerId: true });
 
 const TYPE_LABELS = { model: 'Model', mcp: 'MCP', agent: 'Agent' } as const;
 const LOGIN_MESSAGES: Record<string, string> = {
@@ -39,8 +42,9 @@ export function mountPublicPages(router: Router, ctx: AppContext, services: Serv
     await pages.render(koaCtx, 'catalog', { title: 'API catalog', products: page.items, tabs, categories, query, more, typeLabels: TYPE_LABELS });
   });
 
-  router.get('/products/:slug', async (koaCtx) => {
-    const product = await services.catalog.get(String(koaCtx.params!.slug));
+  router.get('/products/:idOrSlug', async (koaCtx) => {
+    const { params } = validate(koaCtx, { params: idOrSlugParams });
+    const product = await services.catalog.get(params.idOrSlug);
     const session = await pages.current(koaCtx);
     const consumers = session ? await services.consumers.listOfAccount(session.account.id) : [];
     await pages.render(koaCtx, 'product', {
@@ -49,10 +53,11 @@ export function mountPublicPages(router: Router, ctx: AppContext, services: Serv
     });
   });
 
-  router.post('/products/:slug/subscribe', pages.requireLogin(), async (koaCtx) => {
-    const fields = await pages.form(koaCtx);
-    const product = await services.catalog.get(String(koaCtx.params!.slug));
-    const subscription = await services.subscriptions.subscribe(ownerOf(koaCtx), { productId: product.id, consumerId: fields.consumerId ?? '' });
+  router.post('/products/:idOrSlug/subscribe', pages.requireLogin(), async (koaCtx) => {
+    const { params } = validate(koaCtx, { params: idOrSlugParams });
+    const { consumerId } = formInput(subscribeForm, await pages.form(koaCtx));
+    const product = await services.catalog.get(params.idOrSlug);
+    const subscription = await services.subscriptions.subscribe(ownerOf(koaCtx), { productId: product.id, consumerId });
     pages.redirect(koaCtx, '/console/subscriptions', subscription.status === 'approved' ? 'subscribed' : 'subscription-pending');
   });
 
@@ -71,7 +76,7 @@ export function mountPublicPages(router: Router, ctx: AppContext, services: Serv
       await startSession(koaCtx, input.username, input.password);
       pages.redirect(koaCtx, '/console/consumers', 'signed-up');
     } catch (err) {
-      await pages.render(koaCtx, 'signup', { title: 'Sign up', error: formError(err), values: { username: fields.username, email: fields.email } }, err instanceof Conflict ? 409 : 400);
+      await pages.render(koaCtx, 'signup', { title: 'Sign up', error: formError(err), values: { username: fields.username, email: fields.email } }, formStatus(err));
     }
   });
 

@@ -19,18 +19,24 @@ export function renderPage(ctx: Koa.Context, template: string, data: Record<stri
   ctx.type = 'text/html; charset=utf-8';
   ctx.set('Cache-Control', 'no-store');
   ctx.set('X-Frame-Options', 'DENY');
-  ctx.set('Content-Security-Policy', "default-src 'none'; style-src 'self'; form-action 'self' http: https:; frame-ancestors 'none'; base-uri 'none'");
+  ctx.set('Content-Security-Policy', "default-src 'none'; style-src 'self'; img-src https:; form-action 'self' http: https:; frame-ancestors 'none'; base-uri 'none'");
   ctx.body = eta.render(template, data);
 }
 
-/** For page routes: a known error becomes an HTML page with its status instead of problem+json. */
+/** For page routes: an error becomes an HTML page with its status instead of problem+json. */
 export function htmlErrors(): Koa.Middleware {
   return async function renderErrorPage(ctx, next) {
     try {
       await next();
     } catch (err) {
-      if (!(err instanceof PorticoError)) throw err;
-      renderPage(ctx, 'error', { title: err.title, message: err.message }, err.status);
+      if (err instanceof PorticoError) return renderPage(ctx, 'error', { title: err.title, message: err.message }, err.status);
+      const status = (err as { status?: unknown }).status;
+      if (typeof status === 'number' && status >= 400 && status < 500) {
+        return renderPage(ctx, 'error', { title: 'Bad request', message: 'The request could not be understood.' }, status);
+      }
+      // Unexpected: logged with the request id, and the visitor gets a page without details.
+      ctx.state.log?.error({ err }, 'unexpected error');
+      renderPage(ctx, 'error', { title: 'Something went wrong', message: `Try again later. (Request ${ctx.state.requestId})` }, 500);
     }
   };
 }

@@ -29,6 +29,12 @@ export function createSubscriptionQueries(db: Kysely<Database>) {
       }
       return query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(filter.limit + 1).execute();
     },
+    /** Cancels the live subscriptions of a consumer or of a product; returns them as they were. */
+    cancelLive(of: { consumerId: string } | { productId: string }, now: Date) {
+      let query = db.updateTable('subscriptions').set({ status: 'cancelled', updated_at: now }).where('status', 'in', ['pending', 'approved']);
+      query = 'consumerId' in of ? query.where('consumer_id', '=', of.consumerId) : query.where('product_id', '=', of.productId);
+      return query.returning(['id', 'consumer_id', 'product_id']).execute();
+    },
     setStatus(id: string, status: SubscriptionStatus, reason: string | null, now: Date) {
       return db.updateTable('subscriptions').set({ status, reason, updated_at: now }).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
     },

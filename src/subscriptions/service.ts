@@ -3,8 +3,9 @@ import type { AuditService } from '../audit/service.js';
 import type { CatalogService } from '../catalog/service.js';
 import type { ConsumerService } from '../consumers/service.js';
 import type { Actor, AppContext } from '../context.js';
-import { isUniqueViolation } from '../db/errors.js';
-import type { SubscriptionRow, SubscriptionStatus } from '../db/types.js';
+import { isForeignKeyViolation, isUniqueViolation } from '../db/errors.js';
+import type { Kysely } from 'kysely';
+import type { Database, SubscriptionRow, SubscriptionStatus } from '../db/types.js';
 import { Conflict, NotFound } from '../http/errors.js';
 import { toPage, type Cursor } from '../http/pagination.js';
 import type { SettingsService } from '../settings/service.js';
@@ -33,19 +34,30 @@ export function createSubscriptionService(ctx: AppContext, deps: {
 }) {
   const queries = createSubscriptionQueries(ctx.db);
 
+  /** When a consumer or a product goes, its live subscriptions are cancelled in the same transaction. */
+  async function cancelAllOf(trx: Kysely<Database>, actor: Actor, of: { consumerId: string } | { productId: string }, because: string) {
+    const cancelled = await createSubscriptionQueries(trx).cancelLive(of, ctx.clock.now());
+    for (const row of cancelled) {
+      await deps.audit.record(trx, actor, { action: 'subscription.cancelled', targetType: 'subscription', targetId: row.id, details: { because } });
+      await ctx.bus.publish(trx, SUBSCRIPTION_TOPIC, { consumerId: row.consumer_id, productId: row.product_id });
+    }
+  }
+  deps.consumers.onRemove((trx, actor, consumerId) => cancelAllOf(trx, actor, { consumerId }, 'consumer deleted'));
+  deps.catalog.onRemove((trx, actor, productId) => cancelAllOf(trx, actor, { productId }, 'product deleted'));
+
   /** Rows with the names a person needs to read them: product, consumer and (for admins) the developer. */
   async function described(rows: SubscriptionRow[], withUsername: boolean) {
     const [products, consumers, usernames] = await Promise.all([
-      deps.catalog.summariesByIds(rows.map((r) => r.product_id)),
-      deps.consumers.namesByIds(rows.map((r) => r.consumer_id)),
+      deps.catalog.summariesByIds(rows.flatMap((r) => r.product_id ?? [])),
+      deps.consumers.namesByIds(rows.flatMap((r) => r.consumer_id ?? [])),
       withUsername ? deps.accounts.usernamesByIds(rows.map((r) => r.account_id)) : Promise.resolve(new Map<string, string>()),
     ]);
     return (row: SubscriptionRow) => {
-      const product = products.get(row.product_id);
+      const product = row.product_id ? products.get(row.product_id) : undefined;
       return {
         ...renderSubscription(row),
         product: product ? { slug: product.slug, name: product.name, type: product.type } : null,
-        consumerName: consumers.get(row.consumer_id) ?? null,
+        consumerName: (row.consumer_id && consumers.get(row.consumer_id)) ?? null,
         ...(withUsername ? { accountId: row.account_id, username: usernames.get(row.account_id) ?? null } : {}),
       };
     };
@@ -78,6 +90,8 @@ export function createSubscriptionService(ctx: AppContext, deps: {
         return renderSubscription(row);
       } catch (err) {
         if (isUniqueViolation(err, 'subscriptions_live_key')) throw await existing(); // lost a race with the same request
+        if (isForeignKeyViolation(err, 'subscriptions_consumer_id_fkey')) throw new NotFound('consumer'); // deleted meanwhile
+        if (isForeignKeyViolation(err, 'subscriptions_product_id_fkey')) throw new NotFound('product');
         throw err;
       }
     },

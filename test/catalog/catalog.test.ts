@@ -88,6 +88,7 @@ describe('product catalog', () => {
       product('ok-resource2', { type: 'mcp', resourceUri: 'http://mcp.example.com/x' }),
       product('ok-samples', { sampleRequests: [{ title: 'x' }] }), product('ok-extra', { price: 3 }),
       product('ok-name', { name: 'n'.repeat(101) }),
+      { ...product('ok-uuid'), slug: '12345678-1234-4234-8234-123456789012' }, // would be taken for an id
     ]) {
       const res = await server.api.post('/api/v1/admin/products', bad, { token: admin });
       expect(res.status).toBe(400);

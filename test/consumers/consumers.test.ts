@@ -107,8 +107,13 @@ describe('consumers', () => {
     expect((await server.api.delete(`/api/v1/consumers/${consumer.id}`, { token: dev.token })).status).toBe(204);
     expect(await server.portico.services.credentials.findApiKeyOwner(key.apiKey)).toBeUndefined();
     const subscriptions = await server.api.get('/api/v1/subscriptions', { token: dev.token });
-    expect(subscriptions.body.items.filter((s: { status: string }) => s.status === 'approved')).toEqual([]);
+    // Cancelled, and kept as history without its consumer.
+    expect(subscriptions.body.items).toEqual([expect.objectContaining({ id: subscription.id, status: 'cancelled', consumerId: null, consumerName: null })]);
     const audit = await server.api.get(`/api/v1/admin/audit?action=consumer.deleted&targetId=${consumer.id}`, { token: admin });
     expect(audit.body.items).toEqual([expect.objectContaining({ actorId: dev.id, details: expect.objectContaining({ revokedCredentials: [key.id] }) })]);
+    for (const [targetId, action] of [[key.id, 'credential.deleted'], [subscription.id, 'subscription.cancelled']]) {
+      const events = (await server.api.get(`/api/v1/admin/audit?action=${action}&targetId=${targetId}`, { token: admin })).body.items;
+      expect(events).toEqual([expect.objectContaining({ actorId: dev.id, details: expect.objectContaining({ because: 'consumer deleted' }) })]);
+    }
   });
 });

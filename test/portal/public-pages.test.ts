@@ -100,6 +100,34 @@ describe('portal pages', () => {
     expect((await b.open(`${server.portico.url}/console/consumers`)).url).toContain('/login?next=');
   });
 
+  it('hostile page input gets an HTML 4xx, never a 500', async () => {
+    const { b } = await signUp('page-hostile');
+    const url = server.portico.url;
+    for (const path of ['/products/a%00b', `/products/${'x'.repeat(65)}`]) {
+      const { res } = await b.open(`${url}${path}`);
+      expect(res.status).toBe(400);
+      expect(res.headers.get('content-type')).toMatch(/text\/html/);
+    }
+    const product = await (await b.open(`${url}/products/page-chat`)).res.text();
+    const subscribe = formWithButton(product, 'Subscribe');
+    for (const consumerId of ['abc', '12345678-1234-1234-1234-1234567890ab', '']) {
+      expect((await b.submit(subscribe.action, url, { ...subscribe.fields, consumerId })).res.status).toBe(400);
+    }
+    const odd = await (await b.open(`${url}/?notice=constructor`)).res.text();
+    expect(odd).not.toContain('role="status"');
+  });
+
+  it('behind TLS ended by an untrusted proxy (https issuer), pages still set their cookies, marked Secure', async () => {
+    const tls = await startTestServer({ env: { ISSUER: 'https://portal.example.com' } });
+    try {
+      const res = await fetch(`${tls.portico.url}/login`);
+      expect(res.status).toBe(200);
+      expect(res.headers.getSetCookie().join('\n')).toMatch(/portico_visitor=[^;]+;.*secure/i);
+    } finally {
+      await tls.stop();
+    }
+  });
+
   it('forms without the CSRF token are refused and change nothing', async () => {
     const { b } = await signUp('page-csrf');
     const post = (path: string, fields: Record<string, string>) => b.submit(path, server.portico.url, fields);

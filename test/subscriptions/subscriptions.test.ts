@@ -107,6 +107,17 @@ describe('subscriptions', () => {
     expect((await server.api.post(`/api/v1/admin/subscriptions/${mine.id}/approve`, undefined, { token: owner.token })).status).toBe(403);
   });
 
+  it('deleting a product cancels its subscriptions and keeps them as history', async () => {
+    const dev = await server.developer('sub-product-gone');
+    const productId = await newProduct('sub-doomed-product');
+    const subscription = (await server.api.post('/api/v1/subscriptions', { productId, consumerId: await defaultConsumer(dev.token) }, { token: dev.token })).body;
+    expect((await server.api.delete(`/api/v1/admin/products/${productId}`, { token: admin })).status).toBe(204);
+    const [seen] = (await server.api.get('/api/v1/subscriptions', { token: dev.token })).body.items;
+    expect(seen).toMatchObject({ id: subscription.id, status: 'cancelled', productId: null, product: null });
+    const events = (await server.api.get(`/api/v1/admin/audit?targetId=${subscription.id}`, { token: admin })).body.items;
+    expect(events[0]).toMatchObject({ action: 'subscription.cancelled', details: { because: 'product deleted' } });
+  });
+
   it('the admin queue holds pending developers too', async () => {
     await server.api.put('/api/v1/admin/settings', { developerApproval: 'manual' }, { token: admin });
     const res = await server.api.post('/api/v1/developers', { username: 'sub-queue-dev', password: 'sub-queue-dev-password' });
