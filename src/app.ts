@@ -95,7 +95,7 @@ export function buildApp(ctx: AppContext, services: AppServices, oidc: OidcParts
   mountAuditRoutes(adminApi, services.audit);
   mountApplicationAdminRoutes(adminApi, services.applications);
   mountCatalogAdminRoutes(adminApi, services.catalog);
-  mountSubscriptionAdminRoutes(adminApi, services.subscriptions, services.accounts);
+  mountSubscriptionAdminRoutes(adminApi, services.subscriptions);
 
   app.use(requestContext(ctx.log));
   app.use(async function tokenEndpointAlias(koaCtx, next) {

@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { AccountRole, AccountStatus, Database } from '../db/types.js';
 import type { Cursor } from '../http/pagination.js';
+import { keysetPage } from '../db/keyset.js';
 
 /** Statements over `db`: the pool, or a transaction when called with `trx`. */
 export function createAccountQueries(db: Kysely<Database>) {
@@ -37,11 +38,7 @@ export function createAccountQueries(db: Kysely<Database>) {
     listDevelopers(filter: { status?: AccountStatus; cursor?: Cursor; limit: number }) {
       let query = db.selectFrom('accounts').selectAll().where('role', '=', 'developer');
       if (filter.status) query = query.where('status', '=', filter.status);
-      if (filter.cursor) {
-        const { at, id } = filter.cursor;
-        query = query.where((eb) => eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(at, id)));
-      }
-      return query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(filter.limit + 1).execute();
+      return keysetPage(query, filter, { at: 'created_at', id: 'id' }).execute();
     },
   };
 }

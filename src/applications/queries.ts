@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/types.js';
 import type { Cursor } from '../http/pagination.js';
+import { keysetPage } from '../db/keyset.js';
 
 export function createApplicationQueries(db: Kysely<Database>) {
   const withClient = () => db.selectFrom('applications')
@@ -17,12 +18,8 @@ export function createApplicationQueries(db: Kysely<Database>) {
       return withClient().where('applications.id', '=', id).where('applications.account_id', '=', accountId).executeTakeFirst();
     },
     listOwned(accountId: string, filter: { cursor?: Cursor; limit: number }) {
-      let query = withClient().where('applications.account_id', '=', accountId);
-      if (filter.cursor) {
-        const { at, id } = filter.cursor;
-        query = query.where((eb) => eb(eb.refTuple('applications.created_at', 'applications.id'), '<', eb.tuple(at, id)));
-      }
-      return query.orderBy('applications.created_at', 'desc').orderBy('applications.id', 'desc').limit(filter.limit + 1).execute();
+      const query = withClient().where('applications.account_id', '=', accountId);
+      return keysetPage(query, filter, { at: 'applications.created_at', id: 'applications.id' }).execute();
     },
     findById(id: string) {
       return withClient().where('applications.id', '=', id).executeTakeFirst();

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { isLoopbackHost } from '../config/index.js';
 import { pageQuery } from '../http/pagination.js';
-import { text, uuid } from '../http/validate.js';
+import { atLeastOneField, text, uuid } from '../http/validate.js';
 
 export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
 export const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'] as const;
@@ -45,7 +45,7 @@ export const updateApplicationBody = z.strictObject({
   grantTypes: applicationFields.grantTypes.optional(),
   tokenEndpointAuthMethod: applicationFields.tokenEndpointAuthMethod.optional(),
   jwksUri: applicationFields.jwksUri.nullable().optional(),
-}).refine((v) => Object.keys(v).length > 0, 'send at least one field');
+}).refine(...atLeastOneField);
 export type UpdateApplication = z.output<typeof updateApplicationBody>;
 
 export const applicationListQuery = pageQuery;

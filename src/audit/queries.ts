@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Cursor } from '../http/pagination.js';
 import type { Database, NewAuditEvent } from '../db/types.js';
+import { keysetPage } from '../db/keyset.js';
 
 export interface AuditFilter { action?: string; actorId?: string; targetType?: string; targetId?: string; since?: Date; until?: Date; cursor?: Cursor; limit: number }
 
@@ -17,11 +18,7 @@ export function createAuditQueries(db: Kysely<Database>) {
       if (filter.targetId) query = query.where('target_id', '=', filter.targetId);
       if (filter.since) query = query.where('occurred_at', '>=', filter.since);
       if (filter.until) query = query.where('occurred_at', '<', filter.until);
-      if (filter.cursor) {
-        const { at, id } = filter.cursor;
-        query = query.where((eb) => eb(eb.refTuple('occurred_at', 'id'), '<', eb.tuple(at, id)));
-      }
-      return query.orderBy('occurred_at', 'desc').orderBy('id', 'desc').limit(filter.limit + 1).execute();
+      return keysetPage(query, filter, { at: 'occurred_at', id: 'id' }).execute();
     },
   };
 }

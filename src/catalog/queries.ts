@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database, ProductStatus, ProductType, ProductsTable, SampleRequest } from '../db/types.js';
 import type { Cursor } from '../http/pagination.js';
+import { keysetPage } from '../db/keyset.js';
 
 export interface ProductListFilter {
   type?: ProductType;
@@ -40,11 +41,7 @@ export function createProductQueries(db: Kysely<Database>) {
       if (filter.type) query = query.where('type', '=', filter.type);
       if (filter.category) query = query.where('category', '=', filter.category);
       if (filter.tsquery) query = query.where(sql<boolean>`search @@ to_tsquery('simple', ${filter.tsquery})`);
-      if (filter.cursor) {
-        const { at, id } = filter.cursor;
-        query = query.where((eb) => eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(at, id)));
-      }
-      return query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(filter.limit + 1).execute();
+      return keysetPage(query, filter, { at: 'created_at', id: 'id' }).execute();
     },
     categories(filter: { type?: ProductType; status?: ProductStatus }) {
       let query = db.selectFrom('products').select('category').distinct();

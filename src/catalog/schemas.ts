@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { isLoopbackHost } from '../config/index.js';
 import { pageQuery } from '../http/pagination.js';
-import { text } from '../http/validate.js';
+import { atLeastOneField, text } from '../http/validate.js';
 
 export const PRODUCT_TYPES = ['model', 'mcp', 'agent'] as const;
 export const productType = z.enum(PRODUCT_TYPES);
@@ -51,21 +51,11 @@ export const createProductBody = z.strictObject({
 }).refine(onlyMcpHasResource, { message: 'only an mcp product has a resourceUri', path: ['resourceUri'] });
 export type CreateProduct = z.output<typeof createProductBody>;
 
-export const updateProductBody = z.strictObject({
-  slug: productFields.slug.optional(),
-  name: productFields.name.optional(),
-  type: productFields.type.optional(),
-  category: productFields.category.optional(),
-  description: productFields.description.optional(),
-  overview: productFields.overview.optional(),
-  guide: productFields.guide.optional(),
-  sampleRequests: productFields.sampleRequests.optional(),
-  routePrefix: productFields.routePrefix.optional(),
-  status: productFields.status.optional(),
-  // null: back to the platform setting.
+export const updateProductBody = z.strictObject(productFields).partial().extend({
+  // null: back to the platform setting / no resource.
   subscriptionApproval: productFields.subscriptionApproval.nullable().optional(),
   resourceUri: productFields.resourceUri.nullable().optional(),
-}).refine((v) => Object.keys(v).length > 0, 'send at least one field');
+}).refine(...atLeastOneField);
 export type UpdateProduct = z.output<typeof updateProductBody>;
 
 export const productListQuery = pageQuery.extend({

@@ -52,6 +52,13 @@ export function createCredentialService(ctx: AppContext, deps: { audit: AuditSer
       return { items: (await queries.listOfConsumer(consumerId)).map(view), nextCursor: null };
     },
 
+    /** Every credential of an owner by consumer id, in one query (the console shows them all). */
+    async listOfAccount(accountId: string): Promise<Map<string, CredentialView[]>> {
+      const byConsumer = new Map<string, CredentialView[]>();
+      for (const row of await queries.listOfAccount(accountId)) byConsumer.set(row.consumer_id, [...byConsumer.get(row.consumer_id) ?? [], view(row)]);
+      return byConsumer;
+    },
+
     async create(actor: Actor & { accountId: string }, consumerId: string, type: CredentialType): Promise<CredentialView> {
       const id = randomUUID();
       const secret = type === 'api-key' ? randomToken(API_KEY_PREFIX) : randomToken();

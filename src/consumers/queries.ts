@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { CredentialType, Database } from '../db/types.js';
 import type { Cursor } from '../http/pagination.js';
+import { keysetPage } from '../db/keyset.js';
 
 export function createConsumerQueries(db: Kysely<Database>) {
   return {
@@ -13,20 +14,13 @@ export function createConsumerQueries(db: Kysely<Database>) {
     findOwned(accountId: string, id: string) {
       return db.selectFrom('consumers').selectAll().where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst();
     },
-    findById(id: string) {
-      return db.selectFrom('consumers').selectAll().where('id', '=', id).executeTakeFirst();
-    },
     defaultOf(accountId: string) {
       return db.selectFrom('consumers').selectAll().where('account_id', '=', accountId).where('is_default', '=', true).executeTakeFirst();
     },
     listOfAccount(accountId: string, page?: { cursor?: Cursor; limit: number }) {
-      let query = db.selectFrom('consumers').selectAll().where('account_id', '=', accountId);
-      if (page?.cursor) {
-        const { at, id } = page.cursor;
-        query = query.where((eb) => eb(eb.refTuple('created_at', 'id'), '>', eb.tuple(at, id)));
-      }
-      query = query.orderBy('created_at').orderBy('id');
-      return page ? query.limit(page.limit + 1).execute() : query.execute();
+      const query = db.selectFrom('consumers').selectAll().where('account_id', '=', accountId);
+      // Oldest first: the default consumer, made with the account, leads.
+      return page ? keysetPage(query, page, { at: 'created_at', id: 'id' }, 'asc').execute() : query.orderBy('created_at').orderBy('id').execute();
     },
     namesByIds(ids: string[]) {
       return ids.length ? db.selectFrom('consumers').select(['id', 'name']).where('id', 'in', ids).execute() : Promise.resolve([]);
@@ -62,6 +56,11 @@ export function createCredentialQueries(db: Kysely<Database>) {
     },
     listOfConsumer(consumerId: string) {
       return db.selectFrom('credentials').selectAll().where('consumer_id', '=', consumerId).orderBy('created_at').orderBy('id').execute();
+    },
+    listOfAccount(accountId: string) {
+      return db.selectFrom('credentials').innerJoin('consumers', 'consumers.id', 'credentials.consumer_id')
+        .selectAll('credentials').where('consumers.account_id', '=', accountId)
+        .orderBy('credentials.created_at').orderBy('credentials.id').execute();
     },
     countOfConsumer(consumerId: string) {
       return db.selectFrom('credentials').select((eb) => eb.fn.countAll<string>().as('count')).where('consumer_id', '=', consumerId)

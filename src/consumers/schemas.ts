@@ -1,13 +1,13 @@
 import { z } from 'zod';
 import { pageQuery } from '../http/pagination.js';
-import { idParams, text, uuid } from '../http/validate.js';
+import { atLeastOneField, idParams, text, uuid } from '../http/validate.js';
 
 const name = text(1, 64).refine((v) => v.trim() === v, 'must not start or end with spaces');
 const description = text(0, 500);
 
 export const createConsumerBody = z.strictObject({ name, description: description.optional() });
 export const updateConsumerBody = z.strictObject({ name: name.optional(), description: description.nullable().optional() })
-  .refine((v) => Object.keys(v).length > 0, 'send at least one field');
+  .refine(...atLeastOneField);
 export type ConsumerChanges = z.output<typeof updateConsumerBody>;
 
 export const consumerListQuery = pageQuery;

@@ -128,11 +128,6 @@ export function createConsumerService(ctx: AppContext, deps: { audit: AuditServi
     onRemove(hook: ConsumerRemovalHook): void {
       removalHooks.push(hook);
     },
-
-    /** Whether a consumer exists and who owns it (for admin views and the gateway). */
-    async ownerOf(id: string): Promise<string | undefined> {
-      return (await queries.findById(id))?.account_id;
-    },
   };
 }
 export type ConsumerService = ReturnType<typeof createConsumerService>;

@@ -22,10 +22,9 @@ const STATUS_TEXT = { 200: 'OK', 201: 'Created', 204: 'No content' } as const;
 
 function operationOf(route: ApiRoute) {
   const { params, query, body } = route.schemas;
-  const tag = route.path.split('/')[3] === 'admin' ? 'admin' : route.path.split('/')[3];
   return {
     summary: route.summary,
-    tags: [tag],
+    tags: [route.path.split('/')[3]], // /api/v1/<tag>/...
     security: route.access === 'anyone' ? [] : [{ session: [] }, { sessionCookie: [] }],
     ...(route.access === 'admin' ? { description: 'Administrators only.' } : {}),
     parameters: [...parametersOf(params, 'path'), ...parametersOf(query, 'query')],

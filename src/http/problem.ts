@@ -17,6 +17,15 @@ function send(ctx: Koa.Context, error: PorticoError): void {
   };
 }
 
+/** A thrown error as the client's mistake it reports: ours, or a library's HTTP 4xx; undefined for anything else. */
+export function asClientError(err: unknown): PorticoError | undefined {
+  if (err instanceof PorticoError) return err;
+  const status = (err as { status?: unknown } | null)?.status;
+  return typeof status === 'number' && status >= 400 && status < 500
+    ? new PorticoError(status, 'bad_request', 'Bad request', 'The request could not be understood.')
+    : undefined;
+}
+
 /**
  * Renders every error as problem+json. Known errors keep their status; HTTP errors thrown by
  * libraries (body parser, router) keep theirs with a generic message; anything else is a 500
@@ -32,11 +41,8 @@ export function problemResponses(): Koa.Middleware {
         if (ctx.status === 405 || ctx.status === 501) throw new MethodNotAllowed(ctx.response.get('Allow') || 'none');
       }
     } catch (err) {
-      if (err instanceof PorticoError) return send(ctx, err);
-      const status = (err as { status?: unknown }).status;
-      if (typeof status === 'number' && status >= 400 && status < 500) {
-        return send(ctx, new PorticoError(status, 'bad_request', 'Bad request', 'The request could not be understood.'));
-      }
+      const known = asClientError(err);
+      if (known) return send(ctx, known);
       ctx.state.log?.error({ err }, 'unexpected error');
       send(ctx, new PorticoError(500, 'internal_error', 'Internal error', 'Something went wrong on our side. Quote the request id when reporting it.'));
     }

@@ -37,6 +37,8 @@ export const text = (min: number, max: number) =>
 export const uuid = z.uuid({ message: 'must be a UUID' });
 export const idParams = z.object({ id: uuid });
 export const noBody = z.undefined({ message: 'this request takes no body' }).or(z.strictObject({}));
+/** For PATCH-like bodies where every field is optional: an empty one is refused. */
+export const atLeastOneField = [(v: object) => Object.keys(v).length > 0, 'send at least one field'] as const;
 export const reasonBody = z.strictObject({ reason: text(1, 500).optional() }).optional();
 
 declare module 'koa' {

@@ -6,6 +6,7 @@ import type { AppContext } from '../context.js';
 import { keyedHash, safeEqual } from '../crypto/tokens.js';
 import { parseForm } from '../http/body.js';
 import { AccountNotActive, InvalidCredentials, PorticoError } from '../http/errors.js';
+import { LOGIN_MESSAGES } from '../portal/notices.js';
 import { renderPage } from '../portal/render.js';
 
 const SCOPE_LABELS: Record<string, string> = {
@@ -15,12 +16,6 @@ const SCOPE_LABELS: Record<string, string> = {
   offline_access: 'Stay connected while you are away',
 };
 
-const LOGIN_MESSAGES: Record<string, string> = {
-  invalid_credentials: 'Wrong username or password.',
-  account_pending: 'Your account is waiting for approval by an administrator.',
-  account_rejected: 'Your account was not approved.',
-  account_banned: 'Your account is banned.',
-};
 
 /**
  * The login and consent pages of the authorization flow (/interaction/:uid). They work without

@@ -44,10 +44,7 @@ export function mountAdminPages(router: Router, services: Services, pages: PageS
   const admin = pages.requireAdmin();
 
   router.get('/admin', admin, async (koaCtx) => {
-    const [developers, subscriptions] = await Promise.all([
-      services.accounts.listDevelopers({ status: 'pending', limit: 50 }),
-      services.subscriptions.list({ status: 'pending', limit: 50 }),
-    ]);
+    const { developers, subscriptions } = await services.subscriptions.adminQueue();
     await pages.render(koaCtx, 'admin-queue', { title: 'Approval queue', developers: developers.items, subscriptions: subscriptions.items });
   });
 

@@ -15,8 +15,8 @@ export function mountConsolePages(router: Router, services: Services, pages: Pag
 
   async function consumersPage(koaCtx: Koa.Context, extra: { error?: string; values?: Record<string, string> } = {}, status = 200) {
     const accountId = sessionOf(koaCtx).account.id;
-    const consumers = await services.consumers.listOfAccount(accountId);
-    const withCredentials = await Promise.all(consumers.map(async (consumer) => ({ ...consumer, credentials: (await services.credentials.list(accountId, consumer.id)).items })));
+    const [consumers, credentials] = await Promise.all([services.consumers.listOfAccount(accountId), services.credentials.listOfAccount(accountId)]);
+    const withCredentials = consumers.map((consumer) => ({ ...consumer, credentials: credentials.get(consumer.id) ?? [] }));
     await pages.render(koaCtx, 'console-consumers', { title: 'Consumers', consumers: withCredentials, values: {}, ...extra }, status);
   }
 

@@ -16,3 +16,11 @@ export const NOTICES: Record<string, string> = {
   'saved': 'Saved.',
   'deleted': 'Deleted.',
 };
+
+/** Why a login form was refused, by the error's code (the portal's and the authorization flow's). */
+export const LOGIN_MESSAGES: Record<string, string> = {
+  invalid_credentials: 'Wrong username or password.',
+  account_pending: 'Your account is waiting for approval by an administrator.',
+  account_rejected: 'Your account was not approved.',
+  account_banned: 'Your account is banned.',
+};

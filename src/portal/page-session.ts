@@ -35,6 +35,12 @@ export function createPageSessions(ctx: AppContext, sessions: SessionService) {
     return session;
   }
 
+  /** To the login page, which comes back here after (a post cannot be replayed: then to `fallback`). */
+  function toLogin(koaCtx: Koa.Context, fallback: string): void {
+    koaCtx.status = 303;
+    koaCtx.redirect(`/login?next=${encodeURIComponent(koaCtx.method === 'GET' ? koaCtx.originalUrl : fallback)}`);
+  }
+
   const visitorCsrf = (visitor: string) => keyedHash(ctx.keys.csrf, `visitor:${visitor}`);
 
   function visitorToken(koaCtx: Koa.Context): string {
@@ -83,10 +89,7 @@ export function createPageSessions(ctx: AppContext, sessions: SessionService) {
     /** Page middleware: the logged-in session, or a redirect to the login page that comes back here. */
     requireLogin(): Koa.Middleware {
       return async function loggedIn(koaCtx, next) {
-        if (!(await current(koaCtx))) {
-          koaCtx.status = 303;
-          return koaCtx.redirect(`/login?next=${encodeURIComponent(koaCtx.method === 'GET' ? koaCtx.originalUrl : '/console/consumers')}`);
-        }
+        if (!(await current(koaCtx))) return toLogin(koaCtx, '/console/consumers');
         return next();
       };
     },
@@ -94,10 +97,7 @@ export function createPageSessions(ctx: AppContext, sessions: SessionService) {
     requireAdmin(): Koa.Middleware {
       return async function adminOnly(koaCtx, next) {
         const session = await current(koaCtx);
-        if (!session) {
-          koaCtx.status = 303;
-          return koaCtx.redirect(`/login?next=${encodeURIComponent(koaCtx.method === 'GET' ? koaCtx.originalUrl : '/admin')}`);
-        }
+        if (!session) return toLogin(koaCtx, '/admin');
         if (session.account.role !== 'admin') throw new PorticoError(403, 'forbidden', 'Administrators only', 'This page is for administrators.');
         return next();
       };

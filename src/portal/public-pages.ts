@@ -11,17 +11,12 @@ import { actorOf, ownerOf, sessionOf } from '../http/session.js';
 import { validate } from '../http/validate.js';
 import type { Services } from '../services.js';
 import { formError, formInput, formStatus } from './forms.js';
+import { LOGIN_MESSAGES } from './notices.js';
 import { safeNext, type PageSessions } from './page-session.js';
 
 const subscribeForm = subscribeBody.pick({ consumerId: true });
 
 const TYPE_LABELS = { model: 'Model', mcp: 'MCP', agent: 'Agent' } as const;
-const LOGIN_MESSAGES: Record<string, string> = {
-  invalid_credentials: 'Wrong username or password.',
-  account_pending: 'Your account is waiting for approval by an administrator.',
-  account_rejected: 'Your account was not approved.',
-  account_banned: 'Your account is banned.',
-};
 
 /** The catalog, product pages, sign-up, log in and log out. */
 export function mountPublicPages(router: Router, ctx: AppContext, services: Services, pages: PageSessions): void {

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Eta } from 'eta';
 import type Koa from 'koa';
-import { PorticoError } from '../http/errors.js';
+import { asClientError } from '../http/problem.js';
 
 // views/ sits at the repository root: two levels above src/portal, three above dist/src/portal.
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -29,11 +29,8 @@ export function htmlErrors(): Koa.Middleware {
     try {
       await next();
     } catch (err) {
-      if (err instanceof PorticoError) return renderPage(ctx, 'error', { title: err.title, message: err.message }, err.status);
-      const status = (err as { status?: unknown }).status;
-      if (typeof status === 'number' && status >= 400 && status < 500) {
-        return renderPage(ctx, 'error', { title: 'Bad request', message: 'The request could not be understood.' }, status);
-      }
+      const known = asClientError(err);
+      if (known) return renderPage(ctx, 'error', { title: known.title, message: known.message }, known.status);
       // Unexpected: logged with the request id, and the visitor gets a page without details.
       ctx.state.log?.error({ err }, 'unexpected error');
       renderPage(ctx, 'error', { title: 'Something went wrong', message: `Try again later. (Request ${ctx.state.requestId})` }, 500);

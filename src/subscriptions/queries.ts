@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Database, SubscriptionStatus } from '../db/types.js';
 import type { Cursor } from '../http/pagination.js';
+import { keysetPage } from '../db/keyset.js';
 
 export interface SubscriptionFilter { accountId?: string; consumerId?: string; status?: SubscriptionStatus; cursor?: Cursor; limit: number }
 
@@ -23,11 +24,7 @@ export function createSubscriptionQueries(db: Kysely<Database>) {
       if (filter.accountId) query = query.where('account_id', '=', filter.accountId);
       if (filter.consumerId) query = query.where('consumer_id', '=', filter.consumerId);
       if (filter.status) query = query.where('status', '=', filter.status);
-      if (filter.cursor) {
-        const { at, id } = filter.cursor;
-        query = query.where((eb) => eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(at, id)));
-      }
-      return query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(filter.limit + 1).execute();
+      return keysetPage(query, filter, { at: 'created_at', id: 'id' }).execute();
     },
     /** Cancels the live subscriptions of a consumer or of a product; returns them as they were. */
     cancelLive(of: { consumerId: string } | { productId: string }, now: Date) {

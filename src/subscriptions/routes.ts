@@ -1,4 +1,3 @@
-import type { AccountService } from '../accounts/service.js';
 import type { ApiRegistrar } from '../http/api-routes.js';
 import { actorOf, ownerOf, sessionOf } from '../http/session.js';
 import { idParams, noBody, reasonBody } from '../http/validate.js';
@@ -16,17 +15,11 @@ export function mountSubscriptionRoutes(api: ApiRegistrar, subscriptions: Subscr
 }
 
 /** /api/v1/admin/subscriptions and the approval queue. Mounted behind requireSession + requireAdmin. */
-export function mountSubscriptionAdminRoutes(api: ApiRegistrar, subscriptions: SubscriptionService, accounts: AccountService): void {
+export function mountSubscriptionAdminRoutes(api: ApiRegistrar, subscriptions: SubscriptionService): void {
   api.get('/api/v1/admin/subscriptions', { summary: 'Subscriptions, by status', query: adminSubscriptionListQuery },
     ({ query }) => subscriptions.list(query));
   api.post('/api/v1/admin/subscriptions/:id/:action', { summary: 'Approve or reject a pending subscription', params: decisionParams, body: reasonBody },
     ({ params, body }, ctx) => subscriptions.decide(actorOf(ctx), params.id, params.action, body?.reason));
   api.get('/api/v1/admin/queue', { summary: 'What waits for an administrator: pending developers and pending subscriptions (newest first)' },
-    async () => {
-      const [developers, pending] = await Promise.all([
-        accounts.listDevelopers({ status: 'pending', limit: 50 }),
-        subscriptions.list({ status: 'pending', limit: 50 }),
-      ]);
-      return { developers, subscriptions: pending };
-    });
+    () => subscriptions.adminQueue());
 }

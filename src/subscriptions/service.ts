@@ -75,11 +75,6 @@ export function createSubscriptionService(ctx: AppContext, deps: {
       const consumer = await deps.consumers.resolveOwned(actor.accountId, input.consumerId);
       const product = await deps.catalog.get(input.productId);
       const mode = product.subscriptionApproval ?? (await deps.settings.get()).subscriptionApproval;
-      const existing = async () => {
-        const live = await queries.findLive(consumer.id, product.id);
-        return new Conflict('This consumer already has a subscription to this product.', live ? { subscription: renderSubscription(live) } : {});
-      };
-      if (await queries.findLive(consumer.id, product.id)) throw await existing();
       try {
         const row = await ctx.db.transaction().execute(async (trx) => {
           const created = await createSubscriptionQueries(trx).insert({ accountId: actor.accountId, consumerId: consumer.id, productId: product.id, status: mode === 'auto' ? 'approved' : 'pending' });
@@ -89,7 +84,11 @@ export function createSubscriptionService(ctx: AppContext, deps: {
         });
         return renderSubscription(row);
       } catch (err) {
-        if (isUniqueViolation(err, 'subscriptions_live_key')) throw await existing(); // lost a race with the same request
+        if (isUniqueViolation(err, 'subscriptions_live_key')) {
+          // The partial unique index holds one live subscription per (consumer, product), races included.
+          const live = await queries.findLive(consumer.id, product.id);
+          throw new Conflict('This consumer already has a subscription to this product.', live ? { subscription: renderSubscription(live) } : {});
+        }
         if (isForeignKeyViolation(err, 'subscriptions_consumer_id_fkey')) throw new NotFound('consumer'); // deleted meanwhile
         if (isForeignKeyViolation(err, 'subscriptions_product_id_fkey')) throw new NotFound('product');
         throw err;
@@ -98,6 +97,15 @@ export function createSubscriptionService(ctx: AppContext, deps: {
 
     listOwned(accountId: string, filter: { status?: SubscriptionStatus; consumerId?: string; cursor?: Cursor; limit: number }) {
       return page({ ...filter, accountId }, false);
+    },
+
+    /** Admin: what waits for a decision, pending developers and pending subscriptions, newest first. */
+    async adminQueue() {
+      const [developers, subscriptions] = await Promise.all([
+        deps.accounts.listDevelopers({ status: 'pending', limit: 50 }),
+        page({ status: 'pending', limit: 50 }, true),
+      ]);
+      return { developers, subscriptions };
     },
 
     /** Admin: every subscription, by status. */
