@@ -4,6 +4,7 @@ import * as m0002 from './0002_oidc_storage.js';
 import * as m0003 from './0003_applications.js';
 import * as m0004 from './0004_revoked_grants.js';
 import * as m0005 from './0005_portal.js';
+import * as m0006 from './0006_application_lifecycle.js';
 
 // Listed by hand (not read from the folder) so the same code runs from dist/ and under jest.
 // Files are never edited after landing; a change is a new file added here.
@@ -13,4 +14,5 @@ export const migrations: Record<string, Migration> = {
   '0003_applications': m0003,
   '0004_revoked_grants': m0004,
   '0005_portal': m0005,
+  '0006_application_lifecycle': m0006,
 };

@@ -105,6 +105,8 @@ export async function startPortico(options: StartOptions = {}): Promise<RunningP
         const grace = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS).unref();
         await closed;
         clearTimeout(grace);
+        // Counted calls reach the database and held quota goes back before the database closes.
+        await services.usage.close().catch((err) => log.error({ err }, 'reporting usage at stop failed'));
         await runtime.close();
         log.info('Portico stopped');
       })();

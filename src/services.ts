@@ -8,6 +8,7 @@ import type { AppContext } from './context.js';
 import { createSettingsService } from './settings/service.js';
 import { createClientStore } from './oidc/clients.js';
 import { createSubscriptionService } from './subscriptions/service.js';
+import { createUsageCounter } from './usage/counter.js';
 
 /** The composition root: every domain service, wired once per process. */
 export async function createServices(ctx: AppContext) {
@@ -19,8 +20,9 @@ export async function createServices(ctx: AppContext) {
   const sessions = createSessionService(ctx, { audit });
   const catalog = createCatalogService(ctx, { audit });
   const subscriptions = createSubscriptionService(ctx, { audit, settings, consumers, catalog, accounts });
-  const clients = createClientStore(ctx, accounts);
-  await clients.ready;
-  return { audit, settings, consumers, credentials, accounts, sessions, catalog, subscriptions, clients };
+  const clients = createClientStore(ctx, { accounts, settings });
+  const usage = createUsageCounter(ctx);
+  await Promise.all([clients.ready, usage.ready]);
+  return { audit, settings, consumers, credentials, accounts, sessions, catalog, subscriptions, clients, usage };
 }
 export type Services = Awaited<ReturnType<typeof createServices>>;

@@ -105,8 +105,38 @@ export interface ApplicationsTable {
   name: string;
   stage: ColumnType<ApplicationStage, ApplicationStage | undefined, ApplicationStage>;
   daily_quota: ColumnType<number, number | undefined, number>;
+  suspended_at: Date | null;
+  suspension_reason: string | null;
+  review_note: string | null;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
+}
+
+export type QuotaRequestStatus = 'pending' | 'approved' | 'rejected';
+
+export interface QuotaRequestsTable {
+  id: Generated<string>;
+  application_id: string;
+  requested_quota: number;
+  previous_quota: number;
+  used_today: ColumnType<number, number, number>;
+  reason: string;
+  status: ColumnType<QuotaRequestStatus, QuotaRequestStatus | undefined, QuotaRequestStatus>;
+  granted_quota: number | null;
+  decision_reason: string | null;
+  created_at: CreatedAt;
+  decided_at: Date | null;
+}
+
+export type UsageSubjectKind = 'application' | 'consumer';
+
+export interface UsageCountersTable {
+  subject_kind: UsageSubjectKind;
+  subject_id: string;
+  /** A UTC day, YYYY-MM-DD (the driver's date parsing is turned off for this type). */
+  day: string;
+  calls: ColumnType<number, number | undefined, number>;
+  reserved: ColumnType<number, number | undefined, number>;
 }
 
 /** What oidc-provider knows as a client. The secret is sealed, never stored in plaintext. */
@@ -203,6 +233,8 @@ export interface Database {
   credentials: CredentialsTable;
   products: ProductsTable;
   subscriptions: SubscriptionsTable;
+  quota_requests: QuotaRequestsTable;
+  usage_counters: UsageCountersTable;
 }
 
 export type AccountRow = Selectable<AccountsTable>;

@@ -3,8 +3,13 @@ import type { Database } from '../db/types.js';
 
 export function createClientQueries(db: Kysely<Database>) {
   return {
+    /** The client with its application's stage, quota and suspension (null for a client without one). */
     find(clientId: string) {
-      return db.selectFrom('oauth_clients').selectAll().where('client_id', '=', clientId).executeTakeFirst();
+      return db.selectFrom('oauth_clients')
+        .leftJoin('applications', 'applications.id', 'oauth_clients.application_id')
+        .selectAll('oauth_clients')
+        .select(['applications.stage', 'applications.daily_quota', 'applications.suspended_at'])
+        .where('client_id', '=', clientId).executeTakeFirst();
     },
     insert(values: { clientId: string; applicationId: string | null; accountId: string | null; consumerId: string | null; metadata: Record<string, unknown>; sealedSecret: string | null }) {
       return db.insertInto('oauth_clients').values({

@@ -7,6 +7,8 @@ export const settingsSchema = z.strictObject({
   developerApproval: approvalMode.default('auto'),
   subscriptionApproval: approvalMode.default('auto'),
   consumerDailyQuota: z.number().int().positive().max(1_000_000_000).default(100_000),
+  // An exception for testing: applications past development keep http redirect URIs on loopback hosts.
+  allowLoopbackHttpRedirects: z.boolean().default(false),
 });
 export type Settings = z.output<typeof settingsSchema>;
 
@@ -15,5 +17,6 @@ export const settingsUpdate = z.strictObject({
   developerApproval: approvalMode.optional(),
   subscriptionApproval: approvalMode.optional(),
   consumerDailyQuota: z.number().int().positive().max(1_000_000_000).optional(),
+  allowLoopbackHttpRedirects: z.boolean().optional(),
 }).refine((v) => Object.keys(v).length > 0, 'send at least one setting');
 export type SettingsUpdate = z.output<typeof settingsUpdate>;
