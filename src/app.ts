@@ -1,10 +1,10 @@
 import Router from '@koa/router';
 import Koa from 'koa';
 import mount from 'koa-mount';
-import type { JWK } from 'jose';
 import type Provider from 'oidc-provider';
 import { mountJwtTokenEndpoints } from './oidc/jwt-endpoints.js';
 import type { RevokedGrants } from './oidc/revoked-grants.js';
+import type { VerifyAccessToken } from './oidc/access-tokens.js';
 import { mountAccountAdminRoutes } from './accounts/admin-routes.js';
 import { mountAccountRoutes } from './accounts/routes.js';
 import { mountAuditRoutes } from './audit/routes.js';
@@ -29,6 +29,7 @@ import type { ApplicationService } from './applications/service.js';
 import { mountApplicationRoutes } from './applications/routes.js';
 import { mountApplicationAdminRoutes } from './applications/admin-routes.js';
 import { mountSettingsRoutes } from './settings/routes.js';
+import { mountCompatRoutes } from './compat/routes.js';
 import { mountCatalogAdminRoutes, mountCatalogRoutes } from './catalog/routes.js';
 import { mountConsumerRoutes } from './consumers/routes.js';
 import { mountSubscriptionAdminRoutes, mountSubscriptionRoutes } from './subscriptions/routes.js';
@@ -47,7 +48,7 @@ export type AppServices = Services & { applications: ApplicationService };
 /** The token endpoint alias (api.md section 3): the very token endpoint under the management API's path. */
 export const TOKEN_ALIAS_PATH = '/api/v1/oauth2/token';
 
-export interface OidcParts { provider: Provider; signingKeys: JWK[]; revokedGrants: RevokedGrants }
+export interface OidcParts { provider: Provider; revokedGrants: RevokedGrants; verifyAccessToken: VerifyAccessToken }
 
 /** Method and path of every route the app's routers serve (the OpenAPI test compares the document with it). */
 export type RouteTable = Array<{ method: string; path: string }>;
@@ -76,6 +77,9 @@ export function buildApp(ctx: AppContext, services: AppServices, oidc: OidcParts
   mountPublicPages(pageRoutes, ctx, services, pages);
   mountConsolePages(pageRoutes, services, pages);
   mountAdminPages(pageRoutes, services, pages);
+
+  const compatRoutes = new Router();
+  mountCompatRoutes(compatRoutes, ctx, { ...services, ...oidc });
 
   const protocolRoutes = new Router();
   mountJwtTokenEndpoints(protocolRoutes, ctx, { ...oidc, ...services });
@@ -113,11 +117,14 @@ export function buildApp(ctx: AppContext, services: AppServices, oidc: OidcParts
     app.use(router.routes());
     app.use(router.allowedMethods());
   }
+  // /openapi/v1/token hands its grant on to the provider below.
+  app.use(compatRoutes.routes());
+  app.use(compatRoutes.allowedMethods());
   app.use(protocolRoutes.routes()); // no allowedMethods: the provider answers other methods
   // Last: oidc-provider answers its own routes (discovery, /oauth2/*) and passes the rest on.
   app.use(atIssuerOrigin(ctx.issuer));
   app.use(mount(provider));
-  const routes = [publicRoutes, pageRoutes, developerRoutes, adminRoutes, protocolRoutes]
+  const routes = [publicRoutes, pageRoutes, developerRoutes, adminRoutes, compatRoutes, protocolRoutes]
     .flatMap((router) => router.stack.flatMap((layer) => layer.methods.filter((m) => m !== 'HEAD').map((method) => ({ method, path: String(layer.path) }))));
   return { app, routes };
 }

@@ -11,6 +11,7 @@ import { sweepExpiredOidcPayloads } from './oidc/adapter.js';
 import { clientValidator, createProvider } from './oidc/provider.js';
 import { loadSigningKeys } from './oidc/keys.js';
 import { createRevokedGrants, type RevokedGrants } from './oidc/revoked-grants.js';
+import { createAccessTokenVerifier } from './oidc/access-tokens.js';
 import type { JWK } from 'jose';
 import { createApplicationService } from './applications/service.js';
 import type Provider from 'oidc-provider';
@@ -81,7 +82,8 @@ export async function startPortico(options: StartOptions = {}): Promise<RunningP
     throw err instanceof Conflict ? new ConfigError(`PORTICO_ADMIN_USERNAME: ${err.message}`) : err;
   }
   const applications = createApplicationService(context, { ...services, validateClient: clientValidator(provider) });
-  const { app, routes } = buildApp(context, { ...services, applications }, { provider, signingKeys, revokedGrants });
+  const verifyAccessToken = createAccessTokenVerifier(context, { ...services, signingKeys, revokedGrants });
+  const { app, routes } = buildApp(context, { ...services, applications }, { provider, revokedGrants, verifyAccessToken });
   handler = app.callback();
 
   const sweep = setInterval(() => {

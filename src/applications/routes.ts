@@ -1,7 +1,8 @@
 import type { ApiRegistrar } from '../http/api-routes.js';
+import { pageQuery } from '../http/pagination.js';
 import { ownerOf, sessionOf } from '../http/session.js';
 import { idParams, noBody } from '../http/validate.js';
-import { applicationListQuery, createApplicationBody, updateApplicationBody } from './schemas.js';
+import { applicationListQuery, createApplicationBody, quotaRequestBody, updateApplicationBody, usageQuery } from './schemas.js';
 import type { ApplicationService } from './service.js';
 
 /** /api/v1/applications: a developer's own applications. Mounted behind requireSession. */
@@ -14,8 +15,18 @@ export function mountApplicationRoutes(api: ApiRegistrar, applications: Applicat
     ({ params }, ctx) => applications.get(sessionOf(ctx).account.id, params.id));
   api.patch('/api/v1/applications/:id', { summary: 'Change an application', params: idParams, body: updateApplicationBody },
     ({ params, body }, ctx) => applications.update(ownerOf(ctx), params.id, body));
-  api.delete('/api/v1/applications/:id', { summary: 'Delete an application and its client', status: 204, params: idParams, body: noBody },
+  api.delete('/api/v1/applications/:id', { summary: 'Delete an application, its client and its usage counters', status: 204, params: idParams, body: noBody },
     ({ params }, ctx) => applications.remove(ownerOf(ctx), params.id));
   api.post('/api/v1/applications/:id/secret', { summary: 'Rotate the client secret', params: idParams, body: noBody },
     ({ params }, ctx) => applications.rotateSecret(ownerOf(ctx), params.id));
+  api.post('/api/v1/applications/:id/go-live', { summary: 'Ask for the go-live review (development -> review); every URI must be https', params: idParams, body: noBody },
+    ({ params }, ctx) => applications.requestGoLive(ownerOf(ctx), params.id));
+  api.get('/api/v1/applications/:id/events', { summary: 'The application\'s history (audit events), newest first', params: idParams, query: pageQuery },
+    ({ params, query }, ctx) => applications.events(sessionOf(ctx).account.id, params.id, query));
+  api.get('/api/v1/applications/:id/usage', { summary: 'Calls per UTC day over the last `days` days (1-90, default 30), today last', params: idParams, query: usageQuery },
+    ({ params, query }, ctx) => applications.usage(sessionOf(ctx).account.id, params.id, query.days));
+  api.post('/api/v1/applications/:id/quota-requests', { summary: 'Ask for a higher daily quota (online, not suspended, from 80 % of today\'s quota used)', status: 201, params: idParams, body: quotaRequestBody },
+    ({ params, body }, ctx) => applications.quotaRequests.create(ownerOf(ctx), params.id, body));
+  api.get('/api/v1/applications/:id/quota-requests', { summary: 'The application\'s quota raise requests, newest first', params: idParams, query: pageQuery },
+    ({ params, query }, ctx) => applications.quotaRequests.listOwned(sessionOf(ctx).account.id, params.id, query));
 }

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { isLoopbackHost } from '../config/index.js';
 import { pageQuery } from '../http/pagination.js';
-import { atLeastOneField, text, uuid } from '../http/validate.js';
+import { atLeastOneField, idParams, text, uuid } from '../http/validate.js';
+import { dailyQuota } from '../settings/schemas.js';
 
 export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
 export const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'] as const;
@@ -49,3 +50,18 @@ export const updateApplicationBody = z.strictObject({
 export type UpdateApplication = z.output<typeof updateApplicationBody>;
 
 export const applicationListQuery = pageQuery;
+
+export const applicationStage = z.enum(['development', 'review', 'online']);
+export const adminApplicationListQuery = pageQuery.extend({
+  stage: applicationStage.optional(),
+  suspended: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
+});
+export const adminApplicationActionParams = idParams.extend({ action: z.enum(['approve', 'reject', 'suspend', 'reinstate']) });
+
+export const usageQuery = z.object({ days: z.coerce.number().int().min(1).max(90).default(30) });
+
+export const quotaRequestBody = z.strictObject({ dailyQuota, reason: text(1, 1000) });
+export const quotaRequestStatus = z.enum(['pending', 'approved', 'rejected']);
+export const adminQuotaRequestListQuery = pageQuery.extend({ status: quotaRequestStatus.optional() });
+/** The admin may grant another figure than the one asked for. */
+export const approveQuotaRequestBody = z.strictObject({ dailyQuota: dailyQuota.optional() }).optional();

@@ -1,10 +1,19 @@
+import type { Kysely } from 'kysely';
+import type { AccountService } from '../accounts/service.js';
 import type { AuditService } from '../audit/service.js';
 import type { ConsumerService } from '../consumers/service.js';
 import type { Actor, AppContext } from '../context.js';
+import type { ApplicationStage, Database } from '../db/types.js';
 import { Conflict, NotFound, ValidationFailed } from '../http/errors.js';
 import { toPage, type Cursor } from '../http/pagination.js';
 import type { ClientStore } from '../oidc/clients.js';
-import { createApplicationQueries, type ApplicationWithClient } from './queries.js';
+import type { SettingsService } from '../settings/service.js';
+import type { SubscriptionService } from '../subscriptions/service.js';
+import type { UsageCounter } from '../usage/counter.js';
+import { createUsageQueries } from '../usage/queries.js';
+import { usageReport } from '../usage/report.js';
+import { createApplicationQueries, type ApplicationFilter, type ApplicationWithClient } from './queries.js';
+import { createQuotaRequestService } from './quota-requests.js';
 import { GRANT_TYPES, isLoopbackRedirect, type CreateApplication, type UpdateApplication } from './schemas.js';
 
 interface ClientFields {
@@ -31,22 +40,32 @@ export function renderApplication(row: ApplicationWithClient) {
     id: row.id, clientId: row.client_id, name: row.name, stage: row.stage, dailyQuota: row.daily_quota,
     firstParty: row.first_party, consumerId: row.consumer_id, redirectUris: m.redirect_uris, grantTypes: m.grant_types,
     tokenEndpointAuthMethod: m.token_endpoint_auth_method, jwksUri: m.jwks_uri ?? null,
+    suspended: row.suspended_at !== null, suspensionReason: row.suspension_reason, reviewNote: row.review_note,
     createdAt: row.created_at.toISOString(), updatedAt: row.updated_at.toISOString(),
   };
 }
 export type Application = ReturnType<typeof renderApplication>;
 
-/** Rules of section 3 that depend on more than one field, or on the stage. */
-function checkClientFields(fields: ClientFields, stage: string): void {
+const isHttp = (uri: string) => new URL(uri).protocol === 'http:';
+
+/** The redirect URIs and JWKS URI an application must change to https before it leaves development. */
+function httpUris(app: Application): string[] {
+  return [...app.redirectUris, ...(app.jwksUri ? [app.jwksUri] : [])].filter(isHttp);
+}
+
+/**
+ * Rules of section 3 that depend on more than one field, or on the stage: `allowLoopbackHttp`
+ * while in development, or past it under the admin's exception.
+ */
+function checkClientFields(fields: ClientFields, allowLoopbackHttp: boolean): void {
   const errors: Array<{ path: string; message: string }> = [];
   fields.redirectUris.forEach((uri, i) => {
-    const http = new URL(uri).protocol === 'http:';
-    if (http && (stage !== 'development' || !isLoopbackRedirect(uri))) {
+    if (isHttp(uri) && (!allowLoopbackHttp || !isLoopbackRedirect(uri))) {
       errors.push({ path: `body.redirectUris.${i}`, message: 'must be https (http only for localhost, 127.0.0.1 or [::1] while in development)' });
     }
   });
-  // The server fetches jwks_uri itself: http only for a loopback host, and only in development.
-  if (fields.jwksUri && new URL(fields.jwksUri).protocol === 'http:' && (stage !== 'development' || !isLoopbackRedirect(fields.jwksUri))) {
+  // The server fetches jwks_uri itself: http only for a loopback host, like redirect URIs.
+  if (fields.jwksUri && isHttp(fields.jwksUri) && (!allowLoopbackHttp || !isLoopbackRedirect(fields.jwksUri))) {
     errors.push({ path: 'body.jwksUri', message: 'must be https (http only for localhost, 127.0.0.1 or [::1] while in development)' });
   }
   if (fields.tokenEndpointAuthMethod === 'private_key_jwt' && !fields.jwksUri) {
@@ -55,8 +74,25 @@ function checkClientFields(fields: ClientFields, stage: string): void {
   if (errors.length) throw new ValidationFailed(errors);
 }
 
+/** A go-live review's decisions: from which stage, to which, and the audit action. */
+const REVIEW = {
+  approve: { from: 'review', to: 'online', action: 'application.approved' },
+  reject: { from: 'review', to: 'development', action: 'application.rejected' },
+} as const;
+
+/** The quota of an application that went live (api.md section 4), unless it already has more. */
+const ONLINE_DAILY_QUOTA = 100_000;
+
+/** What a transition changes, and how the audit log tells it. */
+interface Transition {
+  action: string;
+  changes: Parameters<ReturnType<typeof createApplicationQueries>['update']>[1];
+  details: Record<string, unknown>;
+}
+
 export function createApplicationService(ctx: AppContext, deps: {
-  audit: AuditService; consumers: ConsumerService; clients: ClientStore;
+  audit: AuditService; consumers: ConsumerService; clients: ClientStore; settings: SettingsService; usage: UsageCounter;
+  accounts: AccountService; subscriptions: SubscriptionService;
   /** oidc-provider's own validation of client metadata; throws ValidationFailed. */
   validateClient: (metadata: Record<string, unknown>) => Promise<void>;
 }) {
@@ -68,6 +104,60 @@ export function createApplicationService(ctx: AppContext, deps: {
     return row;
   }
 
+  /** http loopback URIs are fine in development, and past it while the admin allows them. */
+  async function loopbackHttpAllowed(stage: ApplicationStage): Promise<boolean> {
+    return stage === 'development' || (await deps.settings.get()).allowLoopbackHttpRedirects;
+  }
+
+  /** Leaving development (go-live, approval) needs https everywhere, unless the admin's exception is on. */
+  async function requireHttps(app: Application): Promise<void> {
+    const uris = httpUris(app);
+    if (uris.length > 0 && !(await deps.settings.get()).allowLoopbackHttpRedirects) {
+      throw new Conflict(`Past development, redirect URIs and the JWKS URI must be https; change these first: ${uris.join(', ')}.`, { httpUris: uris });
+    }
+  }
+
+  /**
+   * Locks the application, lets `decide` check it and say what changes, then writes the change
+   * with its audit event, and tells every node's client cache (it holds stage, quota, suspension).
+   */
+  async function transition(actor: Actor, id: string, ownerId: string | null, decide: (current: ApplicationWithClient) => Promise<Transition> | Transition) {
+    await ctx.db.transaction().execute(async (trx) => {
+      const inTrx = createApplicationQueries(trx);
+      const current = await inTrx.findForUpdate(id);
+      if (!current || (ownerId !== null && current.account_id !== ownerId)) throw new NotFound('application');
+      const { action, changes, details } = await decide(current);
+      await inTrx.update(id, changes, ctx.clock.now());
+      await deps.audit.record(trx, actor, { action, targetType: 'application', targetId: id, details });
+      await deps.clients.changed(trx, current.client_id);
+    });
+    return renderApplication((await queries.findById(id))!);
+  }
+
+  /** Rows with the owner's username, for administrators. */
+  async function withOwners(rows: ApplicationWithClient[]) {
+    const usernames = await deps.accounts.usernamesByIds(rows.map((r) => r.account_id));
+    return (row: ApplicationWithClient) => ({ ...renderApplication(row), accountId: row.account_id, username: usernames.get(row.account_id) ?? null });
+  }
+
+  async function listAll(filter: ApplicationFilter) {
+    const rows = await queries.list(filter);
+    return toPage(rows, filter.limit, (r) => ({ at: r.created_at, id: r.id }), await withOwners(rows));
+  }
+
+  /** Sets the daily quota in the caller's transaction (a granted quota request). */
+  async function setDailyQuota(trx: Kysely<Database>, id: string, dailyQuota: number): Promise<void> {
+    const current = await createApplicationQueries(trx).findForUpdate(id);
+    if (!current) throw new NotFound('application');
+    await createApplicationQueries(trx).update(id, { daily_quota: dailyQuota }, ctx.clock.now());
+    await deps.clients.changed(trx, current.client_id);
+  }
+
+  const quotaRequests = createQuotaRequestService(ctx, { ...deps, owned, setDailyQuota });
+  // The admin queue lives with subscriptions, built before this service: it asks back through these.
+  deps.subscriptions.onQueue('applications', () => listAll({ stage: 'review', limit: 50 }));
+  deps.subscriptions.onQueue('quotaRequests', () => quotaRequests.list({ status: 'pending', limit: 50 }));
+
   return {
     async create(actor: Actor & { accountId: string }, input: CreateApplication) {
       const fields: ClientFields = {
@@ -77,7 +167,7 @@ export function createApplicationService(ctx: AppContext, deps: {
         tokenEndpointAuthMethod: input.tokenEndpointAuthMethod ?? 'client_secret_basic',
         jwksUri: input.jwksUri,
       };
-      checkClientFields(fields, 'development');
+      checkClientFields(fields, true); // a new application is in development
       const metadata = toClientMetadata(fields);
       await deps.validateClient(metadata);
       const consumer = await deps.consumers.resolveOwned(actor.accountId, input.consumerId);
@@ -113,16 +203,74 @@ export function createApplicationService(ctx: AppContext, deps: {
         tokenEndpointAuthMethod: changes.tokenEndpointAuthMethod ?? current.tokenEndpointAuthMethod,
         jwksUri: changes.jwksUri === undefined ? current.jwksUri : changes.jwksUri,
       };
-      checkClientFields(fields, current.stage);
+      checkClientFields(fields, await loopbackHttpAllowed(current.stage));
       const metadata = toClientMetadata(fields);
       await deps.validateClient(metadata);
       await ctx.db.transaction().execute(async (trx) => {
-        if (changes.name) await createApplicationQueries(trx).rename(id, changes.name, ctx.clock.now());
+        if (changes.name) await createApplicationQueries(trx).update(id, { name: changes.name }, ctx.clock.now());
         await deps.clients.update(trx, current.clientId, { metadata });
         await deps.audit.record(trx, actor, { action: 'application.updated', targetType: 'application', targetId: id, details: { fields: Object.keys(changes) } });
       });
       return renderApplication(await owned(actor.accountId, id));
     },
+
+    /** The owner asks for the go-live review; https is required from here on (api.md section 3). */
+    requestGoLive(actor: Actor & { accountId: string }, id: string): Promise<Application> {
+      return transition(actor, id, actor.accountId, async (current) => {
+        if (current.suspended_at) throw new Conflict('This application is suspended; it cannot go live until an administrator reinstates it.');
+        if (current.stage !== 'development') throw new Conflict(`Only an application in development can ask to go live; this one is in ${current.stage}.`, { stage: current.stage });
+        await requireHttps(renderApplication(current));
+        return { action: 'application.go_live_requested', changes: { stage: 'review', review_note: null }, details: { from: current.stage, to: 'review' } };
+      });
+    },
+
+    /** Admin: applications by stage and suspension, with their owners' usernames. */
+    listAll,
+
+    /**
+     * Admin: approve or reject a go-live review, suspend or reinstate. A suspension is not a stage
+     * (reinstating returns to the stage the application had); its audit event says from and to
+     * 'suspended'. The reason shows to the owner on a rejection or a suspension.
+     */
+    moderate(actor: Actor, id: string, action: 'approve' | 'reject' | 'suspend' | 'reinstate', reason?: string): Promise<Application> {
+      const because = reason ? { reason } : {};
+      return transition(actor, id, null, async (current) => {
+        if (action === 'suspend') {
+          if (current.suspended_at) throw new Conflict('This application is already suspended.');
+          return { action: 'application.suspended', changes: { suspended_at: ctx.clock.now(), suspension_reason: reason ?? null }, details: { from: current.stage, to: 'suspended', ...because } };
+        }
+        if (action === 'reinstate') {
+          if (!current.suspended_at) throw new Conflict('This application is not suspended.');
+          return { action: 'application.reinstated', changes: { suspended_at: null, suspension_reason: null }, details: { from: 'suspended', to: current.stage, ...because } };
+        }
+        const step = REVIEW[action];
+        if (current.stage !== step.from) throw new Conflict(`Only an application in review can be ${action}d; this one is in ${current.stage}.`, { stage: current.stage });
+        // The exception may have been turned off since the owner asked.
+        if (action === 'approve') await requireHttps(renderApplication(current));
+        const changes = action === 'approve'
+          ? { stage: step.to, daily_quota: Math.max(current.daily_quota, ONLINE_DAILY_QUOTA) }
+          : { stage: step.to, review_note: reason ?? null };
+        return { action: step.action, changes, details: { from: current.stage, to: step.to, ...because } };
+      });
+    },
+
+    /** The owner's view of the application's audit events, newest first (without the actors' addresses). */
+    async events(accountId: string, id: string, page: { cursor?: Cursor; limit: number }) {
+      await owned(accountId, id);
+      const events = await deps.audit.list({ ...page, targetType: 'application', targetId: id });
+      return {
+        ...events,
+        items: events.items.map((e) => ({ id: e.id, occurredAt: e.occurredAt, action: e.action, by: e.actorId === accountId ? 'owner' : 'administrator', details: e.details })),
+      };
+    },
+
+    /** Calls per UTC day over the last `days` days, today last. */
+    async usage(accountId: string, id: string, days: number) {
+      const app = await owned(accountId, id);
+      return usageReport(deps.usage, { kind: 'application', id }, app.daily_quota, days, ctx.clock.now());
+    },
+
+    quotaRequests,
 
     /** Admin: a first-party application skips the consent page. */
     async setFirstParty(actor: Actor, id: string, firstParty: boolean): Promise<Application> {
@@ -151,6 +299,7 @@ export function createApplicationService(ctx: AppContext, deps: {
       await ctx.db.transaction().execute(async (trx) => {
         await deps.clients.remove(trx, current.client_id);
         await createApplicationQueries(trx).delete(id);
+        await createUsageQueries(trx).deleteOf('application', id);
         await deps.audit.record(trx, actor, { action: 'application.deleted', targetType: 'application', targetId: id, details: { clientId: current.client_id } });
       });
     },

@@ -8,6 +8,8 @@ export interface Config {
   /** Set when ISSUER is given; otherwise derived from the bound port (see resolveIssuer). */
   issuer: string | undefined;
   apiAudience: string;
+  /** Lifetime of access tokens in seconds (api.md: 7200). */
+  accessTokenTtl: number;
   databaseUrl: string | undefined;
   dataDir: string;
   redisUrl: string | undefined;
@@ -48,6 +50,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: e.HOST,
     issuer: e.ISSUER?.replace(/\/+$/, ''),
     apiAudience: e.API_AUDIENCE,
+    accessTokenTtl: e.ACCESS_TOKEN_TTL,
     databaseUrl: e.DATABASE_URL,
     dataDir: path.resolve(e.DATA_DIR),
     redisUrl: e.REDIS_URL,

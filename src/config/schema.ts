@@ -35,6 +35,12 @@ export const envSchema = z.object({
   PORTICO_ADMIN_PASSWORD: z.preprocess((v) => (v === '' ? undefined : v), password.optional()),
   PORTICO_SECRET: z.preprocess((v) => (v === '' ? undefined : v),
     z.string().min(32, 'must be at least 32 characters (use e.g. `openssl rand -base64 32`)').optional()),
+  // The contract's 2 hours; shorter only to test expiry without waiting.
+  ACCESS_TOKEN_TTL: z.preprocess(
+    (v) => (v === '' || v === undefined ? '7200' : v),
+    z.string().regex(/^\d+$/, 'must be a whole number of seconds').transform(Number)
+      .pipe(z.number().int().min(1).max(86_400, 'must be between 1 and 86400 seconds')),
+  ),
   TRUST_PROXY: booleanFlag,
   GATEWAY_SECRET: optionalText,
   LOG_LEVEL: z.preprocess((v) => (v === '' || v === undefined ? 'info' : v),

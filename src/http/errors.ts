@@ -53,6 +53,10 @@ export class MethodNotAllowed extends PorticoError {
 export class Conflict extends PorticoError {
   constructor(detail: string, extensions: Record<string, unknown> = {}) { super(409, 'conflict', 'Conflict', detail, extensions); }
 }
+/** A daily quota raise asked for too early (api.md section 4): the detail gives the figures. */
+export class QuotaRaiseNotAllowed extends PorticoError {
+  constructor(detail: string, extensions: Record<string, unknown> = {}) { super(409, 'quota_raise_not_allowed', 'Quota raise not allowed', detail, extensions); }
+}
 export class AccountNotActive extends PorticoError {
   constructor(status: 'pending' | 'rejected' | 'banned', reason: string | null) {
     const detail = {

@@ -1,17 +1,13 @@
 import type Router from '@koa/router';
 import coBody from 'co-body';
-import { createLocalJWKSet, jwtVerify, type JWK } from 'jose';
 import type Koa from 'koa';
-import type { AccountService } from '../accounts/service.js';
 import type { AppContext } from '../context.js';
 import { safeEqual } from '../crypto/tokens.js';
 import type { ClientStore } from './clients.js';
 import { OIDC_ROUTES } from './routes.js';
 import type { RevokedGrants } from './revoked-grants.js';
+import type { VerifyAccessToken } from './access-tokens.js';
 import { revokeGrantArtifacts } from './adapter.js';
-
-const PRIVATE_PARAMS = new Set(['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k']);
-const publicPart = (jwk: JWK) => Object.fromEntries(Object.entries(jwk).filter(([k]) => !PRIVATE_PARAMS.has(k))) as JWK;
 
 function oauthError(ctx: Koa.Context, status: number, error: string, description: string): void {
   ctx.status = status;
@@ -44,23 +40,10 @@ function presentedCredentials(ctx: Koa.Context, form: Record<string, unknown>): 
  * revoking a user's access token revokes its whole grant (refresh tokens included). Opaque
  * tokens (refresh tokens) go on to the provider. A client may act only on its own tokens.
  */
-export function mountJwtTokenEndpoints(router: Router, ctx: AppContext, deps: { signingKeys: JWK[]; clients: ClientStore; accounts: AccountService; revokedGrants: RevokedGrants }): void {
-  const keySet = createLocalJWKSet({ keys: deps.signingKeys.map(publicPart) });
-
+export function mountJwtTokenEndpoints(router: Router, ctx: AppContext, deps: { verifyAccessToken: VerifyAccessToken; clients: ClientStore; revokedGrants: RevokedGrants }): void {
   async function inspect(token: string, clientId: string): Promise<Record<string, unknown>> {
-    let payload: Record<string, unknown>;
-    try {
-      ({ payload } = await jwtVerify(token, keySet, { issuer: ctx.issuer, typ: 'at+jwt', currentDate: ctx.clock.now() }));
-    } catch {
-      return { active: false };
-    }
-    const grantId = typeof payload.grant_id === 'string' ? payload.grant_id : undefined;
-    const sub = String(payload.sub);
-    const standing = payload.client_id === clientId
-      && !(grantId && deps.revokedGrants.isRevoked(grantId))
-      && (await deps.clients.find(clientId)) !== undefined
-      && (sub === clientId || (await deps.accounts.isActive(sub)));
-    return standing ? { active: true, token_type: 'Bearer', ...payload } : { active: false };
+    const check = await deps.verifyAccessToken(token);
+    return check.status === 'valid' && check.payload.client_id === clientId ? { active: true, token_type: 'Bearer', ...check.payload } : { active: false };
   }
 
   /** For a JWT in the form, the authenticated client's id and the token; otherwise the provider's turn. */

@@ -7,7 +7,7 @@ import { renderPage } from '../portal/render.js';
 import { createOidcAdapter } from './adapter.js';
 import { toProviderMetadata, type ClientStore } from './clients.js';
 import { SIGNING_ALG } from './keys.js';
-import { TTL_SECONDS } from './ttl.js';
+import { tokenLifetimes } from './ttl.js';
 import { OIDC_ROUTES } from './routes.js';
 
 /**
@@ -28,6 +28,7 @@ function interactionPolicyWithStanding() {
  */
 export function createProvider(ctx: AppContext, deps: { clients: ClientStore; accounts: AccountService; signingKeys: JWK[] }): Provider {
   const { clients, accounts, signingKeys } = deps;
+  const lifetimes = tokenLifetimes(ctx.config.accessTokenTtl);
   const configuration: Configuration = {
     adapter: createOidcAdapter(ctx.db, ctx.clock, clients),
     clientDefaults: { grant_types: ['authorization_code'], response_types: ['code'], token_endpoint_auth_method: 'client_secret_basic', id_token_signed_response_alg: SIGNING_ALG },
@@ -35,11 +36,11 @@ export function createProvider(ctx: AppContext, deps: { clients: ClientStore; ac
     cookies: { keys: ctx.keys.cookie },
     routes: OIDC_ROUTES,
     ttl: {
-      ...TTL_SECONDS,
+      ...lifetimes,
       // 30 days from the original login: a rotated refresh token keeps what was left of its parent's life.
       RefreshToken(koaCtx) {
         const remaining = koaCtx?.oidc?.entities?.RotatedRefreshToken?.remainingTTL;
-        return remaining === undefined ? TTL_SECONDS.RefreshToken : Math.max(1, remaining);
+        return remaining === undefined ? lifetimes.RefreshToken : Math.max(1, remaining);
       },
     },
     interactions: { policy: interactionPolicyWithStanding(), url: (_koaCtx, interaction) => `/interaction/${interaction.uid}` },
@@ -103,7 +104,7 @@ export function createProvider(ctx: AppContext, deps: { clients: ClientStore; ac
             scope: 'openid profile email',
             audience: resource,
             accessTokenFormat: 'jwt',
-            accessTokenTTL: TTL_SECONDS.AccessToken,
+            accessTokenTTL: lifetimes.AccessToken,
             jwt: { sign: { alg: SIGNING_ALG } },
           };
         },

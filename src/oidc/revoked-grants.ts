@@ -1,9 +1,6 @@
 import type { AppContext } from '../context.js';
-import { TTL_SECONDS } from './ttl.js';
 
 const TOPIC = 'revoked_grants';
-// A JWT access token outlives its grant's revocation by at most its own lifetime.
-const REMEMBER_MS = (TTL_SECONDS.AccessToken + 60) * 1000;
 
 /**
  * Revoked grants, in the revoked_grants table and in memory on every node (NOTIFY), so that a
@@ -11,6 +8,8 @@ const REMEMBER_MS = (TTL_SECONDS.AccessToken + 60) * 1000;
  */
 export async function createRevokedGrants(ctx: AppContext) {
   const revoked = new Map<string, number>();
+  // A JWT access token outlives its grant's revocation by at most its own lifetime.
+  const rememberMs = (ctx.config.accessTokenTtl + 60) * 1000;
 
   async function reload(): Promise<void> {
     const rows = await ctx.db.selectFrom('revoked_grants').select(['grant_id', 'expires_at'])
@@ -28,7 +27,7 @@ export async function createRevokedGrants(ctx: AppContext) {
       return until !== undefined && until > ctx.clock.now().getTime();
     },
     async revoke(grantId: string): Promise<void> {
-      const expiresAt = new Date(ctx.clock.now().getTime() + REMEMBER_MS);
+      const expiresAt = new Date(ctx.clock.now().getTime() + rememberMs);
       revoked.set(grantId, expiresAt.getTime());
       await ctx.db.transaction().execute(async (trx) => {
         await trx.insertInto('revoked_grants').values({ grant_id: grantId, expires_at: expiresAt })

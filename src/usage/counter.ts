@@ -262,3 +262,10 @@ export function createUsageCounter(ctx: AppContext, options: CounterOptions = {}
   };
 }
 export type UsageCounter = ReturnType<typeof createUsageCounter>;
+
+/** `X-RateLimit-Limit` and `X-RateLimit-Remaining`, and `Retry-After` (seconds to the reset) on a refusal. */
+export function quotaHeaders(decision: QuotaDecision, now: Date): Record<string, string> {
+  const headers: Record<string, string> = { 'X-RateLimit-Limit': String(decision.limit), 'X-RateLimit-Remaining': String(decision.remaining) };
+  if (!decision.allowed) headers['Retry-After'] = String(Math.max(1, Math.ceil((decision.resetAt.getTime() - now.getTime()) / 1000)));
+  return headers;
+}

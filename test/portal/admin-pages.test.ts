@@ -2,32 +2,15 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { browser, formWithButton } from '../support/browser.js';
 import { ADMIN } from '../support/constants.js';
 import { startTestServer, type TestServer } from '../support/server.js';
+import { logIn as logInAt, namedForm, openPage } from './pages.js';
 
 let server: TestServer;
 let url: string;
 let adminToken: string;
 let admin: ReturnType<typeof browser>;
 
-/** Logs in through the portal's form and returns the browser holding the session. */
-async function logIn(username: string, password: string) {
-  const b = browser();
-  const form = formWithButton(await (await b.open(`${url}/login`)).res.text(), 'Log in');
-  const done = await b.submit(form.action, url, { ...form.fields, username, password });
-  if (done.res.status !== 200) throw new Error(`log in of ${username} failed: ${done.res.status}`);
-  return b;
-}
-
-/** The form a row's button sits in, found by the form's accessible name. */
-function namedForm(html: string, name: string, button: string) {
-  const at = html.indexOf(`aria-label="${name}"`);
-  if (at < 0) throw new Error(`no form named "${name}" in:\n${html}`);
-  return formWithButton(html.slice(html.lastIndexOf('<form', at)), button);
-}
-
-async function page(path: string) {
-  const { res, url: at } = await admin.open(`${url}${path}`);
-  return { status: res.status, url: at, html: await res.text() };
-}
+const logIn = (username: string, password: string) => logInAt(url, username, password);
+const page = (path: string) => openPage(admin, `${url}${path}`);
 
 beforeAll(async () => {
   server = await startTestServer();
@@ -173,7 +156,7 @@ describe('admin pages', () => {
     expect(saved.url).toBe(`${url}/admin/settings?notice=saved`);
     expect(await saved.res.text()).toContain('value="2500"');
     const api = await server.api.get('/api/v1/admin/settings', { token: adminToken });
-    expect(api.body).toEqual({ developerApproval: 'manual', subscriptionApproval: 'manual', consumerDailyQuota: 2500 });
+    expect(api.body).toEqual({ developerApproval: 'manual', subscriptionApproval: 'manual', consumerDailyQuota: 2500, allowLoopbackHttpRedirects: false });
     await server.api.put('/api/v1/admin/settings', { developerApproval: 'auto', subscriptionApproval: 'auto', consumerDailyQuota: 100_000 }, { token: adminToken });
   });
 
@@ -184,7 +167,7 @@ describe('admin pages', () => {
     expect((await post('/admin/settings', { _csrf: 'forged', developerApproval: 'manual' })).res.status).toBe(403);
     expect((await post(`/admin/developers/${id}/ban`, { reason: 'no token' })).res.status).toBe(403);
     expect((await post('/admin/products', { slug: 'adm-csrf', name: 'x', type: 'model', category: 'x', routePrefix: '/adm/csrf' })).res.status).toBe(403);
-    expect((await server.api.get('/api/v1/admin/settings', { token: adminToken })).body).toEqual({ developerApproval: 'auto', subscriptionApproval: 'auto', consumerDailyQuota: 100_000 });
+    expect((await server.api.get('/api/v1/admin/settings', { token: adminToken })).body).toEqual({ developerApproval: 'auto', subscriptionApproval: 'auto', consumerDailyQuota: 100_000, allowLoopbackHttpRedirects: false });
     expect((await server.api.post('/api/v1/auth/login', { username: 'adm-csrf', password: 'adm-csrf-password-1' })).status).toBe(200);
     expect((await server.api.get('/api/v1/products/adm-csrf')).status).toBe(404);
   });

@@ -1,0 +1,154 @@
+import type Router from '@koa/router';
+import type Koa from 'koa';
+import type { z } from 'zod';
+import type { AccountService } from '../accounts/service.js';
+import type { CatalogService } from '../catalog/service.js';
+import { productListQuery } from '../catalog/schemas.js';
+import type { AppContext } from '../context.js';
+import { safeEqual } from '../crypto/tokens.js';
+import { jsonBody } from '../http/body.js';
+import type { AccessTokenCheck, VerifyAccessToken } from '../oidc/access-tokens.js';
+import type { ClientStore } from '../oidc/clients.js';
+import { OIDC_ROUTES } from '../oidc/routes.js';
+import type { SubscriptionService } from '../subscriptions/service.js';
+import { subscriptionListQuery } from '../subscriptions/schemas.js';
+import { quotaHeaders, type UsageCounter } from '../usage/counter.js';
+
+/** Business codes of the compatibility surface (api.md section 5; 1400 as on /gateway/check). */
+export const BUSINESS_CODES = { success: 1000, invalid: 1101, missing: 1102, refused: 1200, quotaUsedUp: 1400 } as const;
+
+const REFUSALS: Record<Extract<AccessTokenCheck, { status: 'refused' }>['reason'], string> = {
+  owner_inactive: 'the account that owns this application is banned or not active',
+  suspended: 'this application is suspended',
+  user_inactive: 'the account this token was issued to is banned or not active',
+};
+
+function answer(koaCtx: Koa.Context, status: number, code: number, msg: string, extra: Record<string, unknown> = {}): void {
+  koaCtx.status = status;
+  koaCtx.set('Cache-Control', 'no-store');
+  koaCtx.body = { code, msg, ...extra };
+}
+
+/** The token from `Authorization: Bearer <token>` or a bare `Authorization: <token>`. */
+function presentedToken(koaCtx: Koa.Context): string | undefined {
+  const header = koaCtx.get('Authorization').trim();
+  const token = /^Bearer(\s|$)/i.test(header) ? header.slice('Bearer'.length).trim() : header;
+  return token || undefined;
+}
+
+type ValidToken = Extract<AccessTokenCheck, { status: 'valid' }>;
+/** The token `authenticated` accepted. */
+const tokenOf = (koaCtx: Koa.Context) => koaCtx.state.token as ValidToken;
+
+/**
+ * /openapi/v1: the token call of the platform Portico replaces, and the calls that accept its
+ * token. The token call hands a client_credentials grant to oidc-provider's token endpoint, so
+ * the token is the very one `/oauth2/token` issues; only the envelope differs.
+ */
+export function mountCompatRoutes(router: Router, ctx: AppContext, deps: {
+  verifyAccessToken: VerifyAccessToken; clients: ClientStore; accounts: AccountService;
+  catalog: CatalogService; subscriptions: SubscriptionService; usage: UsageCounter;
+}): void {
+  const parseJson = jsonBody();
+
+  router.post('/openapi/v1/token', async (koaCtx, next) => {
+    try {
+      await parseJson(koaCtx, async () => {});
+    } catch {
+      return answer(koaCtx, 400, BUSINESS_CODES.missing, 'the body must be JSON: {"clientId": "...", "clientSecret": "..."}');
+    }
+    const body = koaCtx.request.body as Record<string, unknown> | undefined;
+    const clientId = body?.clientId;
+    const clientSecret = body?.clientSecret;
+    if (typeof clientId !== 'string' || !clientId || typeof clientSecret !== 'string' || !clientSecret) {
+      return answer(koaCtx, 400, BUSINESS_CODES.missing, 'clientId and clientSecret are required and must not be empty');
+    }
+    // The token endpoint, as if the form had been posted to it (it reads a body parsed upstream).
+    koaCtx.path = OIDC_ROUTES.token;
+    koaCtx.req.headers['content-type'] = 'application/x-www-form-urlencoded';
+    delete koaCtx.req.headers.authorization;
+    koaCtx.request.body = { grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret };
+    await next();
+
+    const result = koaCtx.body as Record<string, unknown> | undefined;
+    if (koaCtx.status === 200 && typeof result?.access_token === 'string') {
+      return answer(koaCtx, 200, BUSINESS_CODES.success, 'success', { token: result.access_token, expiresIn: result.expires_in });
+    }
+    if (koaCtx.status >= 500) return answer(koaCtx, 500, 1500, 'internal error');
+    // A client the provider does not serve may be one with the right secret whose owner is banned or
+    // whose application is suspended: that is told (1200) only to whoever proves the secret.
+    const found = result?.error === 'invalid_client' ? await deps.clients.lookup(clientId) : undefined;
+    const secret = found?.record.metadata.client_secret;
+    if (found && found.standing !== 'ok' && typeof secret === 'string' && safeEqual(secret, clientSecret)) {
+      return answer(koaCtx, 403, BUSINESS_CODES.refused, REFUSALS[found.standing]);
+    }
+    const msg = result?.error === 'invalid_client' ? 'invalid clientId or clientSecret' : String(result?.error_description ?? result?.error ?? 'invalid request');
+    return answer(koaCtx, 401, BUSINESS_CODES.invalid, msg);
+  });
+
+  /** A valid token of an application in good standing, and one call counted against its daily quota. */
+  const authenticated: Koa.Middleware = async (koaCtx, next) => {
+    const token = presentedToken(koaCtx);
+    if (!token) {
+      koaCtx.set('WWW-Authenticate', 'Bearer realm="portico"');
+      return answer(koaCtx, 401, BUSINESS_CODES.missing, 'the Authorization header is required');
+    }
+    const check = await deps.verifyAccessToken(token, { audience: ctx.config.apiAudience });
+    if (check.status === 'invalid') {
+      koaCtx.set('WWW-Authenticate', 'Bearer realm="portico", error="invalid_token"');
+      return answer(koaCtx, 401, BUSINESS_CODES.invalid, 'the token is invalid or expired');
+    }
+    if (check.status === 'refused') return answer(koaCtx, 403, BUSINESS_CODES.refused, REFUSALS[check.reason]);
+    const { client } = check;
+    if (client.applicationId && client.dailyQuota) {
+      const decision = await deps.usage.consume({ kind: 'application', id: client.applicationId }, client.dailyQuota);
+      koaCtx.set(quotaHeaders(decision, ctx.clock.now()));
+      if (!decision.allowed) return answer(koaCtx, 429, BUSINESS_CODES.quotaUsedUp, `the daily quota of ${client.dailyQuota} calls is used up`);
+    }
+    koaCtx.state.token = check;
+    await next();
+  };
+
+  /** Query parameters through the management API's own schema; a bad one is a 1102. */
+  function query<T extends z.ZodType>(koaCtx: Koa.Context, schema: T): z.output<T> | undefined {
+    const parsed = schema.safeParse(koaCtx.query);
+    if (parsed.success) return parsed.data;
+    const issue = parsed.error.issues[0]!;
+    answer(koaCtx, 400, BUSINESS_CODES.missing, `${issue.path.join('.') || 'query'}: ${issue.message}`);
+    return undefined;
+  }
+
+  router.get('/openapi/v1/me', authenticated, async (koaCtx) => {
+    const { payload, client } = tokenOf(koaCtx);
+    const userId = payload.sub !== payload.client_id ? String(payload.sub) : undefined;
+    const [owner, user] = await Promise.all([
+      client.accountId ? deps.accounts.findActive(client.accountId) : undefined,
+      userId ? deps.accounts.findActive(userId) : undefined,
+    ]);
+    answer(koaCtx, 200, BUSINESS_CODES.success, 'success', {
+      data: {
+        clientId: payload.client_id,
+        application: { id: client.applicationId, name: client.metadata.client_name ?? null, stage: client.stage, dailyQuota: client.dailyQuota },
+        consumerId: client.consumerId,
+        developer: owner ? { id: owner.id, username: owner.username } : null,
+        user: user ? { id: user.id, username: user.username, email: user.email } : null,
+        scope: payload.scope ?? '',
+      },
+    });
+  });
+
+  router.get('/openapi/v1/products', authenticated, async (koaCtx) => {
+    const filter = query(koaCtx, productListQuery);
+    if (filter) answer(koaCtx, 200, BUSINESS_CODES.success, 'success', { data: await deps.catalog.list(filter) });
+  });
+
+  router.get('/openapi/v1/subscriptions', authenticated, async (koaCtx) => {
+    const { client } = tokenOf(koaCtx);
+    const filter = query(koaCtx, subscriptionListQuery.omit({ consumerId: true }));
+    if (!filter) return;
+    const data = client.accountId && client.consumerId
+      ? await deps.subscriptions.listOwned(client.accountId, { ...filter, consumerId: client.consumerId })
+      : { items: [], nextCursor: null };
+    answer(koaCtx, 200, BUSINESS_CODES.success, 'success', { data });
+  });
+}
