@@ -11,7 +11,7 @@ import { usageReport } from '../usage/report.js';
 import { createQuotaRequestQueries, type ApplicationWithClient, type QuotaRequestFilter, type QuotaRequestRow } from './queries.js';
 
 /** A raise can be asked for once today's use reaches this share of the daily quota (api.md section 4). */
-const RAISE_FROM_PERCENT = 80;
+export const RAISE_FROM_PERCENT = 80;
 
 const figure = (n: number) => n.toLocaleString('en-US');
 

@@ -17,6 +17,11 @@ export const redirectUri = absoluteUrl
   .refine((v) => !URL.canParse(v) || !new URL(v).hash && !v.includes('#'), 'must not have a fragment')
   .refine((v) => !URL.canParse(v) || ['https:', 'http:'].includes(new URL(v).protocol), 'must be an http(s) URL');
 
+/** http (loopback) URIs count in development, and past it while the admin's exception is on. */
+export function loopbackHttpAllowed(stage: string | null, exceptionOn: boolean): boolean {
+  return stage === null || stage === 'development' || exceptionOn;
+}
+
 export function isLoopbackRedirect(uri: string): boolean {
   const url = new URL(uri);
   return url.protocol === 'http:' && isLoopbackHost(url.hostname);

@@ -3,7 +3,7 @@ import type { AccountService } from '../accounts/service.js';
 import type { AuditService } from '../audit/service.js';
 import type { ConsumerService } from '../consumers/service.js';
 import type { Actor, AppContext } from '../context.js';
-import type { ApplicationStage, Database } from '../db/types.js';
+import type { Database } from '../db/types.js';
 import { Conflict, NotFound, ValidationFailed } from '../http/errors.js';
 import { toPage, type Cursor } from '../http/pagination.js';
 import type { ClientStore } from '../oidc/clients.js';
@@ -14,7 +14,7 @@ import { createUsageQueries } from '../usage/queries.js';
 import { usageReport } from '../usage/report.js';
 import { createApplicationQueries, type ApplicationFilter, type ApplicationWithClient } from './queries.js';
 import { createQuotaRequestService } from './quota-requests.js';
-import { GRANT_TYPES, isLoopbackRedirect, type CreateApplication, type UpdateApplication } from './schemas.js';
+import { GRANT_TYPES, isLoopbackRedirect, loopbackHttpAllowed, type CreateApplication, type UpdateApplication } from './schemas.js';
 
 interface ClientFields {
   name: string;
@@ -102,11 +102,6 @@ export function createApplicationService(ctx: AppContext, deps: {
     const row = await queries.findOwned(accountId, id);
     if (!row) throw new NotFound('application');
     return row;
-  }
-
-  /** http loopback URIs are fine in development, and past it while the admin allows them. */
-  async function loopbackHttpAllowed(stage: ApplicationStage): Promise<boolean> {
-    return stage === 'development' || (await deps.settings.get()).allowLoopbackHttpRedirects;
   }
 
   /** Leaving development (go-live, approval) needs https everywhere, unless the admin's exception is on. */
@@ -203,7 +198,7 @@ export function createApplicationService(ctx: AppContext, deps: {
         tokenEndpointAuthMethod: changes.tokenEndpointAuthMethod ?? current.tokenEndpointAuthMethod,
         jwksUri: changes.jwksUri === undefined ? current.jwksUri : changes.jwksUri,
       };
-      checkClientFields(fields, await loopbackHttpAllowed(current.stage));
+      checkClientFields(fields, loopbackHttpAllowed(current.stage, (await deps.settings.get()).allowLoopbackHttpRedirects));
       const metadata = toClientMetadata(fields);
       await deps.validateClient(metadata);
       await ctx.db.transaction().execute(async (trx) => {

@@ -4,7 +4,7 @@ import { isUniqueViolation } from '../db/errors.js';
 import type { Kysely } from 'kysely';
 import type { Database, ProductStatus } from '../db/types.js';
 import { Conflict, NotFound, ValidationFailed } from '../http/errors.js';
-import { toPage, type Cursor } from '../http/pagination.js';
+import { toPage } from '../http/pagination.js';
 import { uuid } from '../http/validate.js';
 import { createProductQueries, type ProductRecord, type ProductValues } from './queries.js';
 import type { CreateProduct, ProductFilter, UpdateProduct } from './schemas.js';

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import { LRUCache } from 'lru-cache';
 import type { AccountService } from '../accounts/service.js';
-import { isLoopbackRedirect } from '../applications/schemas.js';
+import { isLoopbackRedirect, loopbackHttpAllowed } from '../applications/schemas.js';
 import type { SettingsService } from '../settings/service.js';
 import type { AppContext } from '../context.js';
 import { seal, unseal } from '../crypto/seal.js';
@@ -68,7 +68,7 @@ export function createClientStore(ctx: AppContext, deps: { accounts: AccountServ
   async function load(clientId: string): Promise<ClientRecord | 'missing'> {
     const row = await createClientQueries(ctx.db).find(clientId);
     if (!row) return 'missing';
-    const allowLoopbackHttp = !row.stage || row.stage === 'development' || (await deps.settings.get()).allowLoopbackHttpRedirects;
+    const allowLoopbackHttp = loopbackHttpAllowed(row.stage, (await deps.settings.get()).allowLoopbackHttpRedirects);
     const metadata: Record<string, unknown> = { ...toProviderMetadata(row.metadata, allowLoopbackHttp), client_id: row.client_id };
     if (row.sealed_secret) metadata.client_secret = unseal(ctx.keys.seal, row.sealed_secret, sealingContext(row.client_id));
     return {

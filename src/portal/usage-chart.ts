@@ -1,10 +1,9 @@
+import { RAISE_FROM_PERCENT } from '../applications/quota-requests.js';
 import type { UsageReport } from '../usage/report.js';
 
 const WIDTH = 720;
 const HEIGHT = 240;
 const PAD = { left: 64, right: 16, top: 16, bottom: 32 };
-/** The share of the quota from which a raise can be requested (api.md section 4). */
-export const RAISE_THRESHOLD = 0.8;
 
 const number = (n: number) => n.toLocaleString('en-US');
 
@@ -24,7 +23,7 @@ export function usageChartSvg(report: UsageReport): string {
 
   const bars = days.map((d, i) => {
     const share = d.calls / dailyQuota;
-    const tone = share >= 1 ? 'over' : share >= RAISE_THRESHOLD ? 'high' : 'normal';
+    const tone = share >= 1 ? 'over' : share >= RAISE_FROM_PERCENT / 100 ? 'high' : 'normal';
     const x = PAD.left + i * slot + (slot - barWidth) / 2;
     return `<rect class="bar ${tone}" x="${x.toFixed(1)}" y="${y(d.calls).toFixed(1)}" width="${barWidth.toFixed(1)}" height="${(PAD.top + plotHeight - y(d.calls)).toFixed(1)}"><title>${d.date}: ${number(d.calls)} calls</title></rect>`;
   });
@@ -41,7 +40,7 @@ export function usageChartSvg(report: UsageReport): string {
     `<line class="baseline" x1="${PAD.left}" x2="${WIDTH - PAD.right}" y1="${PAD.top + plotHeight}" y2="${PAD.top + plotHeight}"/>`,
     `<text class="axis" x="${PAD.left - 6}" y="${PAD.top + plotHeight + 4}" text-anchor="end">0</text>`,
     ...bars,
-    line(dailyQuota * RAISE_THRESHOLD, 'raise-mark', '80 %'),
+    line(dailyQuota * RAISE_FROM_PERCENT / 100, 'raise-mark', `${RAISE_FROM_PERCENT} %`),
     line(dailyQuota, 'quota-line', number(dailyQuota)),
     ...labels,
     '</svg>',
