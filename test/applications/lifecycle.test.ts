@@ -132,6 +132,28 @@ describe('application stages', () => {
     }
   });
 
+  it('at the authorization endpoint, an online application\'s loopback http redirect URI works only while the exception is on', async () => {
+    const dev = await server.developer('lc-authorize-http');
+    await setLoopbackException(true);
+    const redirectUri = 'http://127.0.0.1:8080/cb';
+    const app = await onlineApplication(dev.token, { redirectUris: ['https://merchant.example.com/cb', redirectUri] });
+    const authorize = () => fetch(`${server.portico.url}/oauth2/authorize?${new URLSearchParams({
+      client_id: app.clientId, redirect_uri: redirectUri, response_type: 'code', scope: 'openid', state: 's',
+      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256',
+    })}`, { redirect: 'manual' });
+    try {
+      const accepted = await authorize();
+      expect(accepted.status).toBe(303);
+      expect(accepted.headers.get('location')).toMatch(/\/interaction\//);
+    } finally {
+      await setLoopbackException(false);
+    }
+    // Turned off: the URI no longer counts, and the request is refused on an error page.
+    const refused = await authorize();
+    expect(refused.status).toBe(400);
+    expect(await refused.text()).toContain('redirect_uri');
+  });
+
   it('a suspended application gets no token at once, cannot go live, and works again after reinstatement', async () => {
     const dev = await server.developer('lc-suspended');
     const app = await createApplication(dev.token);
