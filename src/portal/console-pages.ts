@@ -5,12 +5,13 @@ import { ownerOf, sessionOf } from '../http/session.js';
 import { idParams, validate } from '../http/validate.js';
 import { credentialParams } from '../consumers/schemas.js';
 import { subscriptionListQuery } from '../subscriptions/schemas.js';
-import type { Services } from '../services.js';
+import type { AppServices } from '../app.js';
+import { mountConsoleApplicationPages } from './console-applications.js';
 import { formError, formInput, formStatus } from './forms.js';
 import type { PageSessions } from './page-session.js';
 
-/** The developer console: consumers with their credentials, and subscriptions. */
-export function mountConsolePages(router: Router, services: Services, pages: PageSessions): void {
+/** The developer console: consumers with their credentials, applications, and subscriptions. */
+export function mountConsolePages(router: Router, services: AppServices, pages: PageSessions): void {
   const login = pages.requireLogin();
 
   async function consumersPage(koaCtx: Koa.Context, extra: { error?: string; values?: Record<string, string> } = {}, status = 200) {
@@ -73,4 +74,6 @@ export function mountConsolePages(router: Router, services: Services, pages: Pag
     await services.subscriptions.cancel(ownerOf(koaCtx), params.id);
     pages.redirect(koaCtx, '/console/subscriptions', 'subscription-cancelled');
   });
+
+  mountConsoleApplicationPages(router, services, pages);
 }

@@ -143,6 +143,69 @@ describe('admin pages', () => {
     expect((await server.api.get('/api/v1/products/adm-bad-json')).status).toBe(404);
   });
 
+  it('rejects a go-live review and a quota request from the queue, with reasons the owner sees', async () => {
+    const { token } = await server.developer('adm-apps');
+    const create = async (name: string) => (await server.api.post('/api/v1/applications', { name }, { token })).body as { id: string };
+    const hasty = await create('Hasty');
+    const busy = await create('Busy');
+    for (const app of [hasty, busy]) await server.api.post(`/api/v1/applications/${app.id}/go-live`, undefined, { token });
+    await server.api.post(`/api/v1/admin/applications/${busy.id}/approve`, undefined, { token: adminToken });
+
+    const queue = await page('/admin');
+    const reject = namedForm(queue.html, 'Reject application Hasty of adm-apps', 'Reject');
+    const rejected = await admin.submit(reject.action, url, { ...reject.fields, reason: 'Add a privacy policy' });
+    expect(rejected.url).toBe(`${url}/admin?notice=rejected`);
+    expect(await rejected.res.text()).not.toContain('Reject application Hasty');
+    expect((await server.api.get(`/api/v1/applications/${hasty.id}`, { token })).body).toMatchObject({ stage: 'development', reviewNote: 'Add a privacy policy' });
+
+    for (let i = 0; i < 80_000; i += 1) await server.portico.services.usage.consume({ kind: 'application', id: busy.id }, 100_000);
+    expect((await server.api.post(`/api/v1/applications/${busy.id}/quota-requests`, { dailyQuota: 1_000_000, reason: 'Sale' }, { token })).status).toBe(201);
+    const withRequest = await page('/admin');
+    expect(withRequest.html).toContain('100,000 → <strong>1,000,000</strong>');
+    const refuse = namedForm(withRequest.html, 'Reject quota request of Busy of adm-apps', 'Reject');
+    const refused = await admin.submit(refuse.action, url, { ...refuse.fields, reason: 'Too much at once' });
+    expect(refused.url).toBe(`${url}/admin?notice=rejected`);
+    const [request] = (await server.api.get(`/api/v1/applications/${busy.id}/quota-requests`, { token })).body.items;
+    expect(request).toMatchObject({ status: 'rejected', decisionReason: 'Too much at once', grantedQuota: null });
+    expect((await server.api.get(`/api/v1/applications/${busy.id}`, { token })).body.dailyQuota).toBe(100_000);
+  });
+
+  it('lists applications by stage, and suspends and reinstates one, coming back to the same filter', async () => {
+    const online = await page('/admin/applications?stage=online');
+    expect(online.html).toContain('<a href="/admin/applications" aria-current="page">Applications</a>');
+    expect(online.html).toContain('<a href="/admin/applications?stage=online" aria-current="page">Online</a>');
+    expect(online.html).toContain('Busy');
+    expect(online.html).not.toContain('Hasty');
+    const suspend = namedForm(online.html, 'Suspend application Busy of adm-apps', 'Suspend');
+    const suspended = await admin.submit(suspend.action, url, { ...suspend.fields, reason: 'Abuse reports' });
+    expect(suspended.url).toBe(`${url}/admin/applications?stage=online&notice=suspended`);
+    const after = await suspended.res.text();
+    expect(after).toContain('<span class="badge suspended">suspended</span>');
+    expect(after).toContain('Reason: Abuse reports');
+
+    const list = await page('/admin/applications?suspended=true');
+    expect(list.html).toContain('<a href="/admin/applications?suspended=true" aria-current="page">Suspended</a>');
+    const reinstate = namedForm(list.html, 'Reinstate application Busy of adm-apps', 'Reinstate');
+    const reinstated = await admin.submit(reinstate.action, url, reinstate.fields);
+    expect(reinstated.url).toBe(`${url}/admin/applications?suspended=true&notice=reinstated`);
+    expect(await reinstated.res.text()).toContain('No applications here.');
+    const audit = (await server.api.get('/api/v1/admin/audit?targetType=application', { token: adminToken })).body.items.map((e: { action: string }) => e.action);
+    expect(audit.slice(0, 2)).toEqual(['application.reinstated', 'application.suspended']);
+  });
+
+  it('turns the loopback http exception on and off with a checkbox', async () => {
+    const form = formWithButton((await page('/admin/settings')).html, 'Save settings');
+    const checked = await admin.submit(form.action, url, { ...form.fields, developerApproval: 'auto', subscriptionApproval: 'auto', consumerDailyQuota: '100000', allowLoopbackHttpRedirects: 'true' });
+    expect(checked.url).toBe(`${url}/admin/settings?notice=saved`);
+    expect(await checked.res.text()).toMatch(/<input type="checkbox" name="allowLoopbackHttpRedirects" value="true"[^>]* checked>/);
+    expect((await server.api.get('/api/v1/admin/settings', { token: adminToken })).body.allowLoopbackHttpRedirects).toBe(true);
+
+    // Unchecked, the browser sends nothing: that means off.
+    const unchecked = await admin.submit(form.action, url, { ...form.fields, developerApproval: 'auto', subscriptionApproval: 'auto', consumerDailyQuota: '100000' });
+    expect(await unchecked.res.text()).not.toMatch(/name="allowLoopbackHttpRedirects"[^>]* checked>/);
+    expect((await server.api.get('/api/v1/admin/settings', { token: adminToken })).body.allowLoopbackHttpRedirects).toBe(false);
+  });
+
   it('saves settings through the form', async () => {
     const settings = await page('/admin/settings');
     expect(settings.html).toMatch(/<label>Developer approval\s*<select name="developerApproval"/);

@@ -111,4 +111,49 @@ describe('the developer portal in Chromium', () => {
     });
     await server.api.put('/api/v1/admin/settings', { subscriptionApproval: 'auto' }, { token: await server.adminToken() });
   }), BROWSER_TEST_MS);
+
+  it('a developer creates an application and asks to go live, an admin approves it, and the developer sees it online with its usage chart', () => inFreshContext(chromium, async (devPage) => {
+    const url = server.portico.url;
+    await server.developer('app-builder');
+    await devPage.goto(`${url}/login?next=${encodeURIComponent('/console/applications')}`);
+    await devPage.getByLabel('Username').fill('app-builder');
+    await devPage.getByLabel('Password').fill('app-builder-password-1');
+    await devPage.getByRole('button', { name: 'Log in' }).click();
+    await devPage.waitForURL(`${url}/console/applications`);
+
+    await devPage.getByLabel('Name').fill('Merchant back end');
+    await devPage.getByLabel('Redirect URIs').fill('https://merchant.example/callback');
+    await devPage.getByRole('button', { name: 'Create application' }).click();
+    const secret = devPage.getByRole('region', { name: 'Client secret' });
+    expect(await secret.locator('code').textContent()).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    await devPage.getByRole('button', { name: 'Go live' }).click();
+    await devPage.waitForURL(/notice=go-live-requested/);
+    expect(await devPage.getByRole('region', { name: 'Client secret' }).count()).toBe(0); // shown once
+    expect(await devPage.getByRole('region', { name: 'Details' }).textContent()).toContain('review');
+
+    await inFreshContext(chromium, async (adminPage) => {
+      await adminPage.goto(`${url}/login?next=%2Fadmin`);
+      await adminPage.getByLabel('Username').fill(ADMIN.username);
+      await adminPage.getByLabel('Password').fill(ADMIN.password);
+      await adminPage.getByRole('button', { name: 'Log in' }).click();
+      await adminPage.waitForURL(`${url}/admin`);
+      await adminPage.getByRole('form', { name: 'Approve application Merchant back end of app-builder' }).getByRole('button', { name: 'Approve' }).click();
+      await adminPage.waitForURL(/notice=approved/);
+    });
+
+    // Some of today's calls, as the gateway counts them, so the chart has a bar past the 80 % mark.
+    const appId = new URL(devPage.url()).pathname.split('/').pop()!;
+    for (let i = 0; i < 85_000; i += 1) await server.portico.services.usage.consume({ kind: 'application', id: appId }, 100_000);
+    await devPage.goto(`${url}/console/applications/${appId}`);
+    const details = devPage.getByRole('region', { name: 'Details' });
+    expect(await details.locator('.badge').first().textContent()).toBe('online');
+    expect(await details.textContent()).toContain('100,000 calls');
+    const chart = devPage.getByRole('img', { name: /Calls per day over the last 30 days/ });
+    expect(await chart.isVisible()).toBe(true);
+    expect(await chart.locator('rect').count()).toBe(30);
+    expect(await chart.locator('rect.high').count()).toBe(1);
+    expect(await devPage.getByRole('region', { name: 'Usage' }).textContent()).toContain('Today: 85,000 of 100,000 calls (85.0 %).');
+    expect(await devPage.getByRole('button', { name: 'Request a higher quota' }).isVisible()).toBe(true);
+    await saveScreenshot(devPage, 'portal-console-application');
+  }), BROWSER_TEST_MS);
 });
