@@ -7,8 +7,10 @@ import type { ApplicationService } from './service.js';
 
 const adminApplicationBody = z.strictObject({ firstParty: z.boolean() });
 
-/** /api/v1/admin/applications and /api/v1/admin/quota-requests. Mounted behind requireSession + requireAdmin. */
+/** /api/v1/admin/applications, /api/v1/admin/quota-requests and the approval queue. Mounted behind requireSession + requireAdmin. */
 export function mountApplicationAdminRoutes(api: ApiRegistrar, applications: ApplicationService): void {
+  api.get('/api/v1/admin/queue', { summary: 'What waits for an administrator: pending developers and subscriptions, applications in review, pending quota requests (newest first)' },
+    () => applications.adminQueue());
   api.get('/api/v1/admin/applications', { summary: 'Applications, by stage and suspension, with their owners', query: adminApplicationListQuery },
     ({ query }) => applications.listAll(query));
   api.patch('/api/v1/admin/applications/:id', { summary: 'Mark an application first-party (it skips consent)', params: idParams, body: adminApplicationBody },

@@ -149,9 +149,6 @@ export function createApplicationService(ctx: AppContext, deps: {
   }
 
   const quotaRequests = createQuotaRequestService(ctx, { ...deps, owned, setDailyQuota });
-  // The admin queue lives with subscriptions, built before this service: it asks back through these.
-  deps.subscriptions.onQueue('applications', () => listAll({ stage: 'review', limit: 50 }));
-  deps.subscriptions.onQueue('quotaRequests', () => quotaRequests.list({ status: 'pending', limit: 50 }));
 
   return {
     async create(actor: Actor & { accountId: string }, input: CreateApplication) {
@@ -221,6 +218,19 @@ export function createApplicationService(ctx: AppContext, deps: {
 
     /** Admin: applications by stage and suspension, with their owners' usernames. */
     listAll,
+
+    /**
+     * Admin: everything waiting for a decision, 50 of each, newest first: developers and
+     * subscriptions (from their service), applications in review and pending quota requests.
+     */
+    async adminQueue() {
+      const [queue, applications, pendingQuotaRequests] = await Promise.all([
+        deps.subscriptions.adminQueue(),
+        listAll({ stage: 'review', limit: 50 }),
+        quotaRequests.list({ status: 'pending', limit: 50 }),
+      ]);
+      return { ...queue, applications, quotaRequests: pendingQuotaRequests };
+    },
 
     /**
      * Admin: approve or reject a go-live review, suspend or reinstate. A suspension is not a stage

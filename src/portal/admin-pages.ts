@@ -57,14 +57,9 @@ export function mountAdminPages(router: Router, services: AppServices, pages: Pa
   const { applications } = services;
 
   router.get('/admin', admin, async (koaCtx) => {
-    // The queue's application lists come typed from the application service itself.
-    const [{ developers, subscriptions }, reviews, quotaRequests] = await Promise.all([
-      services.subscriptions.adminQueue(),
-      applications.listAll({ stage: 'review', limit: 50 }),
-      applications.quotaRequests.list({ status: 'pending', limit: 50 }),
-    ]);
+    const queue = await applications.adminQueue();
     await pages.render(koaCtx, 'admin-queue', {
-      title: 'Approval queue', developers: developers.items, subscriptions: subscriptions.items, reviews: reviews.items, quotaRequests: quotaRequests.items,
+      title: 'Approval queue', developers: queue.developers.items, subscriptions: queue.subscriptions.items, reviews: queue.applications.items, quotaRequests: queue.quotaRequests.items,
     });
   });
 

@@ -27,9 +27,10 @@ export function usageChartSvg(report: UsageReport): string {
     const x = PAD.left + i * slot + (slot - barWidth) / 2;
     return `<rect class="bar ${tone}" x="${x.toFixed(1)}" y="${y(d.calls).toFixed(1)}" width="${barWidth.toFixed(1)}" height="${(PAD.top + plotHeight - y(d.calls)).toFixed(1)}"><title>${d.date}: ${number(d.calls)} calls</title></rect>`;
   });
-  // A date label every few days, so that 90 days still fit.
+  // A date label every few days, so that 90 days still fit; today always, without a neighbour over it.
   const every = Math.ceil(days.length / 8);
-  const labels = days.map((d, i) => (i % every === 0 || i === days.length - 1
+  const last = days.length - 1;
+  const labels = days.map((d, i) => ((i % every === 0 && last - i >= every / 2) || i === last
     ? `<text class="axis" x="${(PAD.left + i * slot + slot / 2).toFixed(1)}" y="${HEIGHT - 10}" text-anchor="middle">${d.date.slice(5)}</text>` : ''));
   const line = (calls: number, cls: string, label: string) => `<line class="${cls}" x1="${PAD.left}" x2="${WIDTH - PAD.right}" y1="${y(calls).toFixed(1)}" y2="${y(calls).toFixed(1)}"/>`
     + `<text class="axis ${cls}" x="${PAD.left - 6}" y="${(y(calls) + 4).toFixed(1)}" text-anchor="end">${label}</text>`;

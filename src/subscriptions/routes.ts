@@ -14,12 +14,10 @@ export function mountSubscriptionRoutes(api: ApiRegistrar, subscriptions: Subscr
     ({ params }, ctx) => subscriptions.cancel(ownerOf(ctx), params.id));
 }
 
-/** /api/v1/admin/subscriptions and the approval queue. Mounted behind requireSession + requireAdmin. */
+/** /api/v1/admin/subscriptions. Mounted behind requireSession + requireAdmin. */
 export function mountSubscriptionAdminRoutes(api: ApiRegistrar, subscriptions: SubscriptionService): void {
   api.get('/api/v1/admin/subscriptions', { summary: 'Subscriptions, by status', query: adminSubscriptionListQuery },
     ({ query }) => subscriptions.list(query));
   api.post('/api/v1/admin/subscriptions/:id/:action', { summary: 'Approve or reject a pending subscription', params: decisionParams, body: reasonBody },
     ({ params, body }, ctx) => subscriptions.decide(actorOf(ctx), params.id, params.action, body?.reason));
-  api.get('/api/v1/admin/queue', { summary: 'What waits for an administrator: pending developers and pending subscriptions (newest first)' },
-    () => subscriptions.adminQueue());
 }

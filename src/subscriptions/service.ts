@@ -7,7 +7,7 @@ import { isForeignKeyViolation, isUniqueViolation } from '../db/errors.js';
 import type { Kysely } from 'kysely';
 import type { Database, SubscriptionRow, SubscriptionStatus } from '../db/types.js';
 import { Conflict, NotFound } from '../http/errors.js';
-import { toPage, type Cursor, type Page } from '../http/pagination.js';
+import { toPage, type Cursor } from '../http/pagination.js';
 import type { SettingsService } from '../settings/service.js';
 import { createSubscriptionQueries, type SubscriptionFilter } from './queries.js';
 
@@ -34,7 +34,6 @@ export function createSubscriptionService(ctx: AppContext, deps: {
 }) {
   const queries = createSubscriptionQueries(ctx.db);
   /** More of what waits for an administrator, from services built after this one (applications). */
-  const queueSources = new Map<string, () => Promise<Page<unknown>>>();
 
   /** When a consumer or a product goes, its live subscriptions are cancelled in the same transaction. */
   async function cancelAllOf(trx: Kysely<Database>, actor: Actor, of: { consumerId: string } | { productId: string }, because: string) {
@@ -101,19 +100,13 @@ export function createSubscriptionService(ctx: AppContext, deps: {
       return page({ ...filter, accountId }, false);
     },
 
-    /** Admin: what waits for a decision, pending developers and pending subscriptions (and what others add), newest first. */
+    /** Admin: pending developers and pending subscriptions, newest first (the applications service adds its own to the queue). */
     async adminQueue() {
-      const [developers, subscriptions, added] = await Promise.all([
+      const [developers, subscriptions] = await Promise.all([
         deps.accounts.listDevelopers({ status: 'pending', limit: 50 }),
         page({ status: 'pending', limit: 50 }, true),
-        Promise.all([...queueSources].map(async ([name, load]) => [name, await load()] as const)),
       ]);
-      return { ...Object.fromEntries(added), developers, subscriptions };
-    },
-
-    /** Adds a list to the admin queue under `name` (50 at most, newest first, like the others). */
-    onQueue(name: string, source: () => Promise<Page<unknown>>): void {
-      queueSources.set(name, source);
+      return { developers, subscriptions };
     },
 
     /** Admin: every subscription, by status. */

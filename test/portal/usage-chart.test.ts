@@ -30,3 +30,14 @@ describe('the usage chart', () => {
     expect(y).toBeGreaterThan(0);
   });
 });
+
+describe('the usage chart\'s date labels', () => {
+  it('labels today and every few days without two labels side by side', () => {
+    const thirty = Array.from({ length: 30 }, (_, i) => ({ date: new Date(Date.UTC(2026, 9, 25 + i)).toISOString().slice(0, 10), calls: i }));
+    const svg = usageChartSvg({ dailyQuota: 100, today: 29, days: thirty });
+    const xs = [...svg.matchAll(/<text class="axis" x="([\d.]+)" y="\d+" text-anchor="middle">([\d-]+)<\/text>/g)].map((m) => ({ x: Number(m[1]), label: m[2] }));
+    expect(xs.at(-1)!.label).toBe('11-23');
+    const gaps = xs.slice(1).map((p, i) => p.x - xs[i]!.x);
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(2 * (720 - 64 - 16) / 30);
+  });
+});
