@@ -78,6 +78,18 @@ describe('POST /openapi/v1/token', () => {
     expect(res.body.code).toBe(1102);
   });
 
+  it.each([
+    ['a body over 64 KiB', JSON.stringify({ clientId: 'a', clientSecret: 'b'.repeat(70_000) }), 400, 1102],
+    ['a NUL byte in a field', JSON.stringify({ clientId: 'a\u0000b', clientSecret: 'x' }), 400, 1102],
+    ['an array', '[1,2]', 400, 1102],
+    ['an overlong clientId', JSON.stringify({ clientId: 'c'.repeat(5_000), clientSecret: 'x' }), 401, 1101],
+    ['SQL in the clientId', JSON.stringify({ clientId: "x' or '1'='1", clientSecret: "' or 1=1 --" }), 401, 1101],
+  ])('refuses %s with a business code, never a 5xx', async (_what, raw, status, code) => {
+    const res = await server.api.request('POST', '/openapi/v1/token', undefined, { raw, headers: { 'content-type': 'application/json' } });
+    expect(res.status).toBe(status);
+    expect(res.body.code).toBe(code);
+  });
+
   it('answers 1101 for a wrong secret or an unknown client', async () => {
     const app = await createApplication();
     for (const [id, secret] of [[app.clientId, `${app.clientSecret}x`], ['no-such-client', app.clientSecret]]) {
