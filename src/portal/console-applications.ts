@@ -3,7 +3,7 @@ import type Koa from 'koa';
 import { z } from 'zod';
 import type { AppServices } from '../app.js';
 import { RAISE_FROM_PERCENT } from '../applications/quota-requests.js';
-import { createApplicationBody, quotaRequestBody } from '../applications/schemas.js';
+import { createApplicationBody, quotaRequestBody, updateApplicationBody } from '../applications/schemas.js';
 import { ownerOf, sessionOf } from '../http/session.js';
 import { idParams, validate } from '../http/validate.js';
 import { formError, formInput, formStatus } from './forms.js';
@@ -14,11 +14,15 @@ import { usageChartSvg } from './usage-chart.js';
 /** Days the usage chart shows. */
 const CHART_DAYS = 30;
 
-/** The create form's texts as the API's body: one redirect URI a line. */
-const createForm = z.preprocess((input) => {
+/** A form's texts as the API's body: one redirect URI a line. */
+const withRedirectLines = <T extends z.ZodType>(body: T) => z.preprocess((input) => {
   const { redirectUris, ...rest } = input as Record<string, string | undefined>;
   return { ...rest, ...(redirectUris === undefined ? {} : { redirectUris: redirectUris.split(/\r?\n/).map((uri) => uri.trim()).filter(Boolean) }) };
-}, createApplicationBody);
+}, body);
+const createForm = withRedirectLines(createApplicationBody);
+const editForm = withRedirectLines(updateApplicationBody);
+/** The edit form's fields that count when empty: no name is refused, no redirect URI means none. */
+const EDIT_FIELDS = ['name', 'redirectUris'];
 
 /** The raise form's texts as the API's body (the quota is a number there). */
 const quotaForm = z.preprocess((input) => {
@@ -47,9 +51,12 @@ function describeEvent(event: { occurredAt: string; action: string; by: string; 
   };
 }
 
-type PageExtra = { secret?: string; notice?: string; error?: string; goLiveError?: string; quotaError?: string; values?: Record<string, string> };
+type PageExtra = { secret?: string; notice?: string; error?: string; editError?: string; goLiveError?: string; quotaError?: string; values?: Record<string, string> };
 
-/** The console's applications: list and create, and each application's page with its usage, quota requests and history. */
+/**
+ * The console's applications: list and create, and each application's page with its usage, quota
+ * requests and history, where the owner edits it or deletes it after a confirmation.
+ */
 export function mountConsoleApplicationPages(router: Router, services: AppServices, pages: PageSessions): void {
   const login = pages.requireLogin();
   const { applications } = services;
@@ -96,6 +103,32 @@ export function mountConsoleApplicationPages(router: Router, services: AppServic
   router.get('/console/applications/:id', login, async (koaCtx) => {
     const { params } = validate(koaCtx, { params: idParams });
     await applicationPage(koaCtx, params.id);
+  });
+
+  router.post('/console/applications/:id', login, async (koaCtx) => {
+    const { params } = validate(koaCtx, { params: idParams });
+    const fields = await pages.form(koaCtx);
+    try {
+      await applications.update(ownerOf(koaCtx), params.id, formInput(editForm, fields, EDIT_FIELDS));
+      pages.redirect(koaCtx, `/console/applications/${params.id}`, 'application-saved');
+    } catch (err) {
+      // An http redirect URI past development, too: the service knows the stage and the admin's exception.
+      const { name = '', redirectUris = '' } = fields;
+      await applicationPage(koaCtx, params.id, { editError: formError(err), values: { name, redirectUris } }, formStatus(err));
+    }
+  });
+
+  router.get('/console/applications/:id/delete', login, async (koaCtx) => {
+    const { params } = validate(koaCtx, { params: idParams });
+    const app = await applications.get(sessionOf(koaCtx).account.id, params.id);
+    await pages.render(koaCtx, 'console-application-delete', { title: `Delete application ${app.name}?`, app });
+  });
+
+  router.post('/console/applications/:id/delete', login, async (koaCtx) => {
+    const { params } = validate(koaCtx, { params: idParams });
+    await pages.form(koaCtx);
+    await applications.remove(ownerOf(koaCtx), params.id);
+    pages.redirect(koaCtx, '/console/applications', 'application-deleted');
   });
 
   router.post('/console/applications/:id/secret', login, async (koaCtx) => {

@@ -10,6 +10,8 @@ export const NOTICES: Record<string, string> = {
   'subscription-pending': 'Subscription requested: an administrator will review it.',
   'subscription-cancelled': 'Subscription cancelled.',
   'application-created': 'Application created.',
+  'application-saved': 'Application saved.',
+  'application-deleted': 'Application deleted. Its appkey and secret no longer work.',
   'secret-rotated': 'Secret rotated. The old secret no longer works.',
   'go-live-requested': 'Go-live requested: an administrator will review the application.',
   'quota-requested': 'Quota raise requested: an administrator will review it.',

@@ -11,6 +11,8 @@ let developer: ReturnType<typeof browser>;
 let token: string;
 /** The application the tests below take through its stages. */
 let app: { id: string; clientId: string };
+/** Its client secret, from the last rotation. */
+let secret: string;
 
 const SECRET_BLOCK = /<h2 id="secret-heading">Client secret<\/h2>\s*<p><code>([^<]+)<\/code><\/p>/;
 const detail = () => openPage(developer, `${url}/console/applications/${app.id}`);
@@ -81,9 +83,36 @@ describe('the console\'s application pages', () => {
     expect(rotated.res.status).toBe(200);
     const html = await rotated.res.text();
     expect(html).toContain('Secret rotated.');
-    const secret = SECRET_BLOCK.exec(html)![1]!;
+    secret = SECRET_BLOCK.exec(html)![1]!;
     expect((await compatToken(secret)).body.code).toBe(1000);
     expect((await detail()).html).not.toContain(secret);
+  });
+
+  it('edit the name and redirect URIs through the form: a refused URI keeps the values, an empty list means none', async () => {
+    const page = await detail();
+    expect(page.html).toContain('https://shop.example/cb\nhttp://localhost:8080/cb</textarea>');
+    const edit = formWithButton(page.html, 'Save changes');
+    expect(edit.action).toBe(`/console/applications/${app.id}`);
+
+    const refused = await developer.submit(edit.action, url, { ...edit.fields, name: 'Corner shop', redirectUris: 'https://shop.example/cb\r\nhttp://shop.example/cb' });
+    expect(refused.res.status).toBe(400);
+    const again = await refused.res.text();
+    expect(again).toContain('redirectUris.1: must be https');
+    expect(again).toContain('value="Corner shop"');
+    expect(again).toContain('https://shop.example/cb\r\nhttp://shop.example/cb</textarea>');
+    expect((await server.api.get(`/api/v1/applications/${app.id}`, { token })).body.name).toBe('Shop');
+
+    const renamed = await developer.submit(edit.action, url, { ...edit.fields, name: 'Corner shop', redirectUris: '' });
+    expect(renamed.url).toBe(`${url}/console/applications/${app.id}?notice=application-saved`);
+    const html = await renamed.res.text();
+    expect(html).toContain('Application saved.');
+    expect(html).toContain('<h1>Corner shop</h1>');
+    expect(html).toContain('<span class="muted">none</span>');
+    expect((await server.api.get(`/api/v1/applications/${app.id}`, { token })).body).toMatchObject({ name: 'Corner shop', redirectUris: [] });
+
+    await developer.submit(edit.action, url, { ...edit.fields, name: 'Shop', redirectUris: 'https://shop.example/cb\r\n\r\nhttp://localhost:8080/cb\r\n' });
+    expect((await server.api.get(`/api/v1/applications/${app.id}`, { token })).body).toMatchObject({ name: 'Shop', redirectUris: ['https://shop.example/cb', 'http://localhost:8080/cb'] });
+    expect((await detail()).html).toContain('<td>Changed</td>');
   });
 
   it('go live through the form once every redirect URI is https; an admin approves it in the queue', async () => {
@@ -112,6 +141,16 @@ describe('the console\'s application pages', () => {
     expect(online.html).toContain('<span class="badge online">online</span>');
     expect(online.html).toContain('<dd>100,000 calls</dd>');
     expect(online.html).toMatch(/Go-live approved <span class="muted">\(review → online\)<\/span><\/td>\s*<td>administrator<\/td>/);
+  });
+
+  it('refuse an http loopback redirect URI once the application is online, keeping the values', async () => {
+    const edit = formWithButton((await detail()).html, 'Save changes');
+    const refused = await developer.submit(edit.action, url, { ...edit.fields, name: 'Shop', redirectUris: 'https://shop.example/cb\r\nhttp://localhost:8080/cb' });
+    expect(refused.res.status).toBe(400);
+    const again = await refused.res.text();
+    expect(again).toContain('redirectUris.1: must be https (http only for localhost, 127.0.0.1 or [::1] while in development)');
+    expect(again).toContain('https://shop.example/cb\r\nhttp://localhost:8080/cb</textarea>');
+    expect((await server.api.get(`/api/v1/applications/${app.id}`, { token })).body.redirectUris).toEqual(['https://shop.example/cb']);
   });
 
   it('refuse a quota raise below 80 % with the figures, accept it from 80 %, and show the figure the admin granted', async () => {
@@ -150,6 +189,9 @@ describe('the console\'s application pages', () => {
     const before = (await server.api.get(`/api/v1/applications/${app.id}`, { token })).body;
     for (const [path, fields] of [
       ['/console/applications', { name: 'No token' }],
+      [`/console/applications/${app.id}`, { name: 'No token', redirectUris: '' }],
+      [`/console/applications/${app.id}/delete`, {}],
+      [`/console/applications/${app.id}/delete`, { _csrf: 'forged' }],
       [`/console/applications/${app.id}/secret`, {}],
       [`/console/applications/${app.id}/go-live`, {}],
       [`/console/applications/${app.id}/quota-requests`, { dailyQuota: '500000', reason: 'x' }],
@@ -176,6 +218,30 @@ describe('the console\'s application pages', () => {
     const csrf = formWithButton(list.html, 'Create application').fields._csrf!;
     expect((await snoop.submit(`/console/applications/${app.id}/secret`, url, { _csrf: csrf })).res.status).toBe(404);
     expect((await snoop.submit(`/console/applications/${app.id}/go-live`, url, { _csrf: csrf })).res.status).toBe(404);
+    expect((await snoop.submit(`/console/applications/${app.id}`, url, { _csrf: csrf, name: 'Mine now', redirectUris: '' })).res.status).toBe(404);
+    expect((await openPage(snoop, `${url}/console/applications/${app.id}/delete`)).status).toBe(404);
+    expect((await snoop.submit(`/console/applications/${app.id}/delete`, url, { _csrf: csrf })).res.status).toBe(404);
+    expect((await server.api.get(`/api/v1/applications/${app.id}`, { token })).body.name).toBe('Shop');
     expect((await openPage(snoop, `${url}/console/applications/not-an-id`)).status).toBe(400);
+  });
+
+  it('delete the application after the confirmation page', async () => {
+    const page = await detail();
+    expect(page.html).toContain(`<a class="button secondary" href="/console/applications/${app.id}/delete">Delete application</a>`);
+    const confirm = await openPage(developer, `${url}/console/applications/${app.id}/delete`);
+    expect(confirm.status).toBe(200);
+    expect(confirm.html).toContain('<h1>Delete application Shop?</h1>');
+    expect(confirm.html).toContain(`<a class="button secondary" href="/console/applications/${app.id}">Keep it</a>`);
+
+    expect((await compatToken(secret)).body.code).toBe(1000);
+    const remove = formWithButton(confirm.html, 'Delete application');
+    const deleted = await developer.submit(remove.action, url, remove.fields);
+    expect(deleted.url).toBe(`${url}/console/applications?notice=application-deleted`);
+    const html = await deleted.res.text();
+    expect(html).toContain('Application deleted.');
+    expect(html).toContain('No applications yet.');
+    expect((await server.api.get(`/api/v1/applications/${app.id}`, { token })).status).toBe(404);
+    expect((await detail()).status).toBe(404);
+    expect((await compatToken(secret)).body.code).toBe(1101); // the client is gone
   });
 });
