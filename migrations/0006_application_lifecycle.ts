@@ -40,9 +40,18 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('reserved', 'bigint', (c) => c.notNull().defaultTo(0).check(sql`reserved >= 0`))
     .addPrimaryKeyConstraint('usage_counters_pkey', ['subject_kind', 'subject_id', 'day'])
     .execute();
+  // Which reports each node has applied, so that one sent again after a lost answer is applied once.
+  await db.schema.createTable('usage_reports')
+    .addColumn('node_id', 'uuid', (c) => c.notNull())
+    .addColumn('seq', 'bigint', (c) => c.notNull())
+    .addColumn('reported_at', sql`timestamptz(3)`, (c) => c.notNull().defaultTo(sql`now()`))
+    .addPrimaryKeyConstraint('usage_reports_pkey', ['node_id', 'seq'])
+    .execute();
+  await db.schema.createIndex('usage_reports_reported_at_idx').on('usage_reports').column('reported_at').execute();
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
+  await db.schema.dropTable('usage_reports').execute();
   await db.schema.dropTable('usage_counters').execute();
   await db.schema.dropTable('quota_requests').execute();
   await db.schema.dropIndex('applications_stage_idx').execute();

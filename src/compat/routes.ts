@@ -14,8 +14,11 @@ import type { SubscriptionService } from '../subscriptions/service.js';
 import { subscriptionListQuery } from '../subscriptions/schemas.js';
 import { quotaHeaders, type UsageCounter } from '../usage/counter.js';
 
-/** Business codes of the compatibility surface (api.md section 5; 1400 as on /gateway/check). */
-export const BUSINESS_CODES = { success: 1000, invalid: 1101, missing: 1102, refused: 1200, quotaUsedUp: 1400 } as const;
+/** Business codes of the compatibility surface (api.md section 5; 1400 as on /gateway/check; 1500 a failure of Portico's). */
+export const BUSINESS_CODES = { success: 1000, invalid: 1101, missing: 1102, refused: 1200, quotaUsedUp: 1400, unavailable: 1500 } as const;
+
+/** What the token endpoint sees of a /openapi/v1/token request's headers. */
+const FORWARDED_HEADERS = new Set(['host', 'user-agent', 'x-request-id', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host']);
 
 const REFUSALS: Record<Extract<AccessTokenCheck, { status: 'refused' }>['reason'], string> = {
   owner_inactive: 'the account that owns this application is banned or not active',
@@ -63,10 +66,16 @@ export function mountCompatRoutes(router: Router, ctx: AppContext, deps: {
     if (typeof clientId !== 'string' || !clientId || typeof clientSecret !== 'string' || !clientSecret) {
       return answer(koaCtx, 400, BUSINESS_CODES.missing, 'clientId and clientSecret are required and must not be empty');
     }
-    // The token endpoint, as if the form had been posted to it (it reads a body parsed upstream).
+    // The token endpoint, as if the form had been posted to it (it reads a body parsed upstream),
+    // with only the headers that say where the request came from: no Accept (an HTML error page),
+    // Origin (per-client CORS answers before the secret is checked), DPoP or Authorization.
     koaCtx.path = OIDC_ROUTES.token;
-    koaCtx.req.headers['content-type'] = 'application/x-www-form-urlencoded';
-    delete koaCtx.req.headers.authorization;
+    koaCtx.req.headers = {
+      ...Object.fromEntries(Object.entries(koaCtx.req.headers).filter(([name]) => FORWARDED_HEADERS.has(name))),
+      'content-type': 'application/x-www-form-urlencoded', accept: 'application/json',
+      // Its presence tells the provider's content-type check that the request has a body.
+      'content-length': koaCtx.req.headers['content-length'] ?? '0',
+    };
     koaCtx.request.body = { grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret };
     await next();
 
@@ -74,7 +83,7 @@ export function mountCompatRoutes(router: Router, ctx: AppContext, deps: {
     if (koaCtx.status === 200 && typeof result?.access_token === 'string') {
       return answer(koaCtx, 200, BUSINESS_CODES.success, 'success', { token: result.access_token, expiresIn: result.expires_in });
     }
-    if (koaCtx.status >= 500) return answer(koaCtx, 500, 1500, 'internal error');
+    if (koaCtx.status >= 500) return answer(koaCtx, 500, BUSINESS_CODES.unavailable, 'internal error');
     // A client the provider does not serve may be one with the right secret whose owner is banned or
     // whose application is suspended: that is told (1200) only to whoever proves the secret.
     const found = result?.error === 'invalid_client' ? await deps.clients.lookup(clientId) : undefined;
@@ -101,7 +110,14 @@ export function mountCompatRoutes(router: Router, ctx: AppContext, deps: {
     if (check.status === 'refused') return answer(koaCtx, 403, BUSINESS_CODES.refused, REFUSALS[check.reason]);
     const { client } = check;
     if (client.applicationId && client.dailyQuota) {
-      const decision = await deps.usage.consume({ kind: 'application', id: client.applicationId }, client.dailyQuota);
+      let decision;
+      try {
+        decision = await deps.usage.consume({ kind: 'application', id: client.applicationId }, client.dailyQuota);
+      } catch (err) {
+        // Without a counter no call is allowed: the quota must hold.
+        ctx.log.error({ err }, 'counting a call failed');
+        return answer(koaCtx, 503, BUSINESS_CODES.unavailable, 'the call could not be counted; try again');
+      }
       koaCtx.set(quotaHeaders(decision, ctx.clock.now()));
       if (!decision.allowed) return answer(koaCtx, 429, BUSINESS_CODES.quotaUsedUp, `the daily quota of ${client.dailyQuota} calls is used up`);
     }

@@ -139,6 +139,12 @@ export interface UsageCountersTable {
   reserved: ColumnType<number, number | undefined, number>;
 }
 
+export interface UsageReportsTable {
+  node_id: string;
+  seq: number;
+  reported_at: ColumnType<Date, Date | undefined, never>;
+}
+
 /** What oidc-provider knows as a client. The secret is sealed, never stored in plaintext. */
 export interface OauthClientsTable {
   client_id: string;
@@ -235,6 +241,7 @@ export interface Database {
   subscriptions: SubscriptionsTable;
   quota_requests: QuotaRequestsTable;
   usage_counters: UsageCountersTable;
+  usage_reports: UsageReportsTable;
 }
 
 export type AccountRow = Selectable<AccountsTable>;

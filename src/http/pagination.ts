@@ -12,7 +12,9 @@ const cursorParam = z.string().max(200).transform((value, ctx) => {
     const [at, id] = JSON.parse(Buffer.from(value, 'base64url').toString('utf8')) as [string, string];
     // Only what encodeCursor makes: an ISO instant PostgreSQL can hold, and a uuid.
     const date = new Date(at);
-    if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(at) || Number.isNaN(date.getTime()) || !z.uuid().safeParse(id).success) {
+    // (Year 0 parses in JavaScript but is out of PostgreSQL's range.)
+    if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(at) || Number.isNaN(date.getTime()) || date.getUTCFullYear() < 1
+      || !z.uuid().safeParse(id).success) {
       throw new Error('not a cursor');
     }
     return { at: date, id };

@@ -15,7 +15,7 @@ const publicPart = (jwk: JWK) => Object.fromEntries(Object.entries(jwk).filter((
 export type AccessTokenCheck =
   | { status: 'valid'; payload: JWTPayload & Record<string, unknown>; client: ClientRecord }
   | { status: 'invalid' }
-  | { status: 'refused'; reason: 'owner_inactive' | 'suspended' | 'user_inactive'; client: ClientRecord };
+  | { status: 'refused'; reason: 'owner_inactive' | 'suspended' | 'user_inactive'; payload: JWTPayload & Record<string, unknown>; client: ClientRecord };
 
 /**
  * Checks Portico's JWT access tokens locally: oidc-provider does not store them, so validity is
@@ -37,9 +37,9 @@ export function createAccessTokenVerifier(ctx: AppContext, deps: { signingKeys: 
     if (!clientId || (grantId && deps.revokedGrants.isRevoked(grantId))) return { status: 'invalid' };
     const found = await deps.clients.lookup(clientId);
     if (!found) return { status: 'invalid' };
-    if (found.standing !== 'ok') return { status: 'refused', reason: found.standing, client: found.record };
+    if (found.standing !== 'ok') return { status: 'refused', reason: found.standing, payload, client: found.record };
     const sub = String(payload.sub);
-    if (sub !== clientId && !(await deps.accounts.isActive(sub))) return { status: 'refused', reason: 'user_inactive', client: found.record };
+    if (sub !== clientId && !(await deps.accounts.isActive(sub))) return { status: 'refused', reason: 'user_inactive', payload, client: found.record };
     return { status: 'valid', payload, client: found.record };
   };
 }

@@ -41,9 +41,10 @@ function presentedCredentials(ctx: Koa.Context, form: Record<string, unknown>): 
  * tokens (refresh tokens) go on to the provider. A client may act only on its own tokens.
  */
 export function mountJwtTokenEndpoints(router: Router, ctx: AppContext, deps: { verifyAccessToken: VerifyAccessToken; clients: ClientStore; revokedGrants: RevokedGrants }): void {
-  async function inspect(token: string, clientId: string): Promise<Record<string, unknown>> {
+  /** The token's check, when it is this client's (a token of another client is nothing to it). */
+  async function checkOwn(token: string, clientId: string) {
     const check = await deps.verifyAccessToken(token);
-    return check.status === 'valid' && check.payload.client_id === clientId ? { active: true, token_type: 'Bearer', ...check.payload } : { active: false };
+    return check.status !== 'invalid' && check.payload.client_id === clientId ? check : undefined;
   }
 
   /** For a JWT in the form, the authenticated client's id and the token; otherwise the provider's turn. */
@@ -70,15 +71,18 @@ export function mountJwtTokenEndpoints(router: Router, ctx: AppContext, deps: { 
   }
 
   router.post(OIDC_ROUTES.introspection, forJwts(async (koaCtx, token, clientId) => {
-    koaCtx.body = await inspect(token, clientId);
+    const check = await checkOwn(token, clientId);
+    koaCtx.body = check?.status === 'valid' ? { active: true, token_type: 'Bearer', ...check.payload } : { active: false };
   }));
 
   // RFC 7009: 200 whatever the token was; only a live user token of this client changes anything.
+  // A token refused only because its user is banned is revoked too: an unban must not revive it.
   router.post(OIDC_ROUTES.revocation, forJwts(async (koaCtx, token, clientId) => {
-    const answer = await inspect(token, clientId);
-    if (answer.active && typeof answer.grant_id === 'string') {
-      await revokeGrantArtifacts(ctx.db, answer.grant_id);
-      await deps.revokedGrants.revoke(answer.grant_id);
+    const check = await checkOwn(token, clientId);
+    const grantId = check && (check.status === 'valid' || check.reason === 'user_inactive') ? check.payload.grant_id : undefined;
+    if (typeof grantId === 'string') {
+      await revokeGrantArtifacts(ctx.db, grantId);
+      await deps.revokedGrants.revoke(grantId);
     }
     koaCtx.status = 200;
     koaCtx.body = '';

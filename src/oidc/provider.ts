@@ -80,6 +80,9 @@ export function createProvider(ctx: AppContext, deps: { clients: ClientStore; ac
     features: {
       devInteractions: { enabled: false }, // Portico renders its own login and consent pages
       clientCredentials: { enabled: true },
+      // Tokens are plain bearer tokens (api.md section 3); nothing downstream checks a DPoP proof,
+      // so a sender-constrained token would be accepted without its key.
+      dPoP: { enabled: false },
       // Opaque tokens (refresh tokens): only the client they were issued to, only while the user is active.
       introspection: {
         enabled: true,

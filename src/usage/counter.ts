@@ -44,6 +44,8 @@ interface Slot {
   used: number;
   /** Units dropped here, to be given back at the next report. */
   toRelease: number;
+  /** Units (used and released) in a report not yet confirmed by the database. */
+  reporting: number;
   /** calls + reserved in the database at the last reservation, ours included. */
   syncedTotal: number;
   chunk: number;
@@ -96,57 +98,62 @@ export function createUsageCounter(ctx: AppContext, options: CounterOptions = {}
     const name = slotName(key);
     let slot = slots.get(name);
     if (!slot) {
-      slot = { key, quota, held: 0, used: 0, toRelease: 0, syncedTotal: 0, chunk: chunkMin, lastReserveAt: 0, lastUseAt: now, tail: false };
+      slot = { key, quota, held: 0, used: 0, toRelease: 0, reporting: 0, syncedTotal: 0, chunk: chunkMin, lastReserveAt: 0, lastUseAt: now, tail: false };
       slots.set(name, slot);
     }
     if (slot.quota !== quota) {
-      // A changed quota: units held under the old one go back, the next call reserves anew.
+      // A changed quota: units held under the old one go back, the next call reserves anew, and
+      // the one-unit-at-a-time mode of the old limit ends.
       slot.toRelease += slot.held;
       slot.held = 0;
       slot.exhaustedAt = undefined;
+      slot.tail = false;
+      slot.releaseAskedAt = undefined;
       slot.quota = quota;
     }
     return slot;
   }
 
-  async function reserve(slot: Slot): Promise<number> {
+  /** Reserves units under `quota` (the slot's when the reservation started); returns how many. */
+  async function reserve(slot: Slot, quota: number): Promise<number> {
     const now = Date.now();
     slot.chunk = now - slot.lastReserveAt < 1_000 ? Math.min(chunkMax, slot.chunk * 2) : now - slot.lastReserveAt > IDLE_MS ? chunkMin : slot.chunk;
     slot.lastReserveAt = now;
-    const unheld = slot.quota - slot.syncedTotal;
-    let want = slot.tail ? 1 : Math.max(1, Math.min(slot.chunk, Math.floor(unheld / 4)));
+    // Never more than a quarter of what nobody holds, so other nodes near the limit find some too.
+    const share = (unheld: number) => Math.max(1, Math.min(slot.chunk, Math.floor(unheld / 4)));
+    let want = Math.min(quota, slot.tail ? 1 : share(quota - slot.syncedTotal));
     for (let attempt = 0; attempt < 20; attempt += 1) {
       stats.reservations += 1;
-      const row = await queries.reserveExactly(slot.key, Math.min(want, slot.quota), slot.quota);
+      const row = await queries.reserveExactly(slot.key, want, quota);
       if (row) {
         slot.syncedTotal = row.calls + row.reserved;
         return want;
       }
       const current = await queries.find(slot.key);
       slot.syncedTotal = current ? current.calls + current.reserved : 0;
-      const available = slot.quota - slot.syncedTotal;
-      if (available <= 0) return heldElsewhere(slot, current?.reserved ?? 0) > 0 ? askOthersToRelease(slot) : 0;
-      want = Math.min(want, available);
+      const available = quota - slot.syncedTotal;
+      if (available <= 0) return heldElsewhere(slot, current?.reserved ?? 0) > 0 ? askOthersToRelease(slot, quota) : 0;
+      want = Math.min(want, share(available));
     }
     return 0;
   }
 
   /** Units other nodes hold: `reserved` also has our own unreported calls and dropped units. */
-  const heldElsewhere = (slot: Slot, reserved: number) => reserved - slot.used - slot.toRelease;
+  const heldElsewhere = (slot: Slot, reserved: number) => reserved - slot.used - slot.toRelease - slot.reporting;
 
   /**
    * At the limit while other nodes hold units: ask them to report and give theirs back, and wait
    * until a unit is free or nothing is held elsewhere any more (all of it was used).
    */
-  async function askOthersToRelease(slot: Slot): Promise<number> {
+  async function askOthersToRelease(slot: Slot, quota: number): Promise<number> {
     const now = Date.now();
     if (slot.releaseAskedAt !== undefined && now - slot.releaseAskedAt < RELEASE_ASK_INTERVAL_MS) return 0;
-    slot.releaseAskedAt = now;
     await ctx.bus.publish(ctx.db, TOPIC, { node: nodeId, ...slot.key });
+    slot.releaseAskedAt = now;
     for (let waited = 0; waited < RELEASE_WAIT_MS; waited += RELEASE_POLL_MS) {
       await sleep(RELEASE_POLL_MS);
       stats.reservations += 1;
-      const row = await queries.reserveExactly(slot.key, 1, slot.quota);
+      const row = await queries.reserveExactly(slot.key, 1, quota);
       if (row) {
         slot.syncedTotal = row.calls + row.reserved;
         slot.releaseAskedAt = undefined;
@@ -161,17 +168,32 @@ export function createUsageCounter(ctx: AppContext, options: CounterOptions = {}
     return 0;
   }
 
-  /** One reservation at a time per slot; concurrent calls share what it brings. */
+  /**
+   * One reservation at a time per slot; concurrent calls share what it brings. Units reserved
+   * under a quota that changed meanwhile are not served: they go back with the next report.
+   */
   function reserveOnce(slot: Slot): Promise<number> {
-    slot.reserving ??= reserve(slot)
-      .then((units) => { slot.held += units; return units; })
+    const quota = slot.quota;
+    slot.reserving ??= reserve(slot, quota)
+      .then((units) => {
+        if (slot.quota !== quota) {
+          slot.toRelease += units;
+          return 0;
+        }
+        slot.held += units;
+        return units;
+      })
       .finally(() => { slot.reserving = undefined; });
     return slot.reserving;
   }
 
   let flushing: Promise<void> | undefined;
-  /** Reports used calls, gives back dropped units (and idle chunks, when `releaseIdle`). */
-  async function report(releaseAll: boolean): Promise<void> {
+  /** A report the database has not confirmed: sent again as it is, under its sequence number. */
+  let unconfirmed: { seq: number; batch: Array<{ slot: Slot; report: CounterReport }> } | undefined;
+  let nextSeq = 1;
+
+  /** Moves used calls and dropped units (idle chunks too, or all of them) out of the slots into a report. */
+  function collect(releaseAll: boolean): Array<{ slot: Slot; report: CounterReport }> {
     const now = Date.now();
     const today = utcDay(ctx.clock.now());
     const batch: Array<{ slot: Slot; report: CounterReport }> = [];
@@ -183,25 +205,37 @@ export function createUsageCounter(ctx: AppContext, options: CounterOptions = {}
       }
       if (slot.used > 0 || slot.toRelease > 0) {
         batch.push({ slot, report: { ...slot.key, used: slot.used, released: slot.toRelease } });
+        slot.reporting += slot.used + slot.toRelease;
         slot.used = 0;
         slot.toRelease = 0;
-      } else if (idle) {
+      } else if (idle && slot.reporting === 0) {
         slots.delete(name);
       }
     }
-    if (batch.length === 0) return;
+    return batch;
+  }
+
+  /**
+   * Sends the unconfirmed report again, or a new one. A report whose answer was lost may have
+   * been applied: its sequence number makes the database apply it once only.
+   */
+  async function report(releaseAll: boolean): Promise<void> {
+    if (!unconfirmed) {
+      const batch = collect(releaseAll);
+      if (batch.length === 0) return;
+      unconfirmed = { seq: nextSeq++, batch };
+    }
+    const { seq, batch } = unconfirmed;
     try {
       stats.reports += 1;
-      await queries.report(batch.map((b) => b.report));
+      await queries.report(nodeId, seq, batch.map((b) => b.report));
     } catch (err) {
-      // Kept for the next report: nothing counted is lost while the database is away.
-      for (const { slot, report: r } of batch) {
-        slot.used += r.used;
-        slot.toRelease += r.released;
-        if (!slots.has(slotName(slot.key))) slots.set(slotName(slot.key), slot);
-      }
       ctx.log.warn({ err }, 'reporting usage failed; will retry');
+      return;
     }
+    unconfirmed = undefined;
+    for (const { slot, report: r } of batch) slot.reporting -= r.used + r.released;
+    if (releaseAll) await report(true);
   }
 
   function flush(releaseAll = false): Promise<void> {
@@ -216,6 +250,7 @@ export function createUsageCounter(ctx: AppContext, options: CounterOptions = {}
 
   const timer = setInterval(() => { void flush(); }, flushMs);
   timer.unref();
+  let closed = false;
 
   return {
     ready,
@@ -237,8 +272,11 @@ export function createUsageCounter(ctx: AppContext, options: CounterOptions = {}
           slot.used += 1;
           return decision(true);
         }
-        if (slot.exhaustedAt !== undefined && now - slot.exhaustedAt < EXHAUSTED_RECHECK_MS) return decision(false);
+        // After close nothing is reserved: it could never be given back.
+        if (closed || (slot.exhaustedAt !== undefined && now - slot.exhaustedAt < EXHAUSTED_RECHECK_MS)) return decision(false);
+        const quotaAsked = slot.quota;
         const granted = await reserveOnce(slot);
+        if (granted === 0 && slot.quota !== quotaAsked) continue; // reserved under an older quota: ask again
         if (granted === 0 && slot.held === 0) {
           slot.exhaustedAt = Date.now();
           return decision(false);
@@ -253,12 +291,17 @@ export function createUsageCounter(ctx: AppContext, options: CounterOptions = {}
     /** Calls per UTC day from `since` on, as reported so far by every node. */
     daily: (subject: QuotaSubject, since: string) => queries.daily(subject.kind, subject.id, since),
 
-    /** Reports everything and gives every held unit back: a graceful stop strands nothing. */
+    /** Reports everything and gives every held unit back (one retry if the database fails): a graceful stop strands nothing. */
     async close(): Promise<void> {
+      closed = true;
       clearInterval(timer);
       await Promise.allSettled([...slots.values()].map((slot) => slot.reserving));
       await flush(true);
+      if (unconfirmed) await sleep(flushMs).then(() => flush(true));
     },
+
+    /** Forgets the sequence numbers of reports older than a day (they cannot be sent again). */
+    sweep: () => queries.forgetReports(new Date(ctx.clock.now().getTime() - 86_400_000)),
   };
 }
 export type UsageCounter = ReturnType<typeof createUsageCounter>;

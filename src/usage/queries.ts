@@ -26,15 +26,25 @@ export function createUsageQueries(db: Kysely<Database>) {
         .executeTakeFirst();
     },
 
-    /** Moves used units from reserved to calls and gives back released ones, for many counters in one statement. */
-    async report(reports: CounterReport[]) {
+    /**
+     * Moves used units from reserved to calls and gives back released ones, for many counters in
+     * one statement, once per (node, seq): a report sent again after a lost answer changes nothing.
+     */
+    async report(nodeId: string, seq: number, reports: CounterReport[]) {
       const column = <T>(pick: (r: CounterReport) => T) => reports.map(pick);
       await sql`
+        with first_time as (
+          insert into usage_reports (node_id, seq) values (${nodeId}, ${seq}) on conflict do nothing returning 1
+        )
         update usage_counters u
         set calls = u.calls + v.used, reserved = greatest(0, u.reserved - v.used - v.released)
         from unnest(${column((r) => r.kind)}::text[], ${column((r) => r.id)}::uuid[], ${column((r) => r.day)}::date[],
                     ${column((r) => r.used)}::bigint[], ${column((r) => r.released)}::bigint[]) as v(kind, id, day, used, released)
-        where u.subject_kind = v.kind and u.subject_id = v.id and u.day = v.day`.execute(db);
+        where u.subject_kind = v.kind and u.subject_id = v.id and u.day = v.day and exists (select 1 from first_time)`.execute(db);
+    },
+
+    forgetReports(before: Date) {
+      return db.deleteFrom('usage_reports').where('reported_at', '<', before).execute();
     },
 
     /** Calls per day from `since` (a UTC day) on, days without calls left out. */

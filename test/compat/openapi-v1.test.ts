@@ -90,6 +90,24 @@ describe('POST /openapi/v1/token', () => {
     expect(res.body.code).toBe(code);
   });
 
+  it('answers the same whatever Accept, Origin or DPoP headers come with it', async () => {
+    const dev = await server.developer('compat-headers');
+    const app = await createApplication(dev.token);
+    const admin = await server.adminToken();
+    await server.api.post(`/api/v1/admin/applications/${app.id}/suspend`, {}, { token: admin });
+    const headers = { accept: 'text/html', origin: 'null', dpop: 'not-a-proof' };
+    const suspended = await server.api.post('/openapi/v1/token', { clientId: app.clientId, clientSecret: app.clientSecret }, { headers });
+    expect(suspended.body).toEqual({ code: 1200, msg: 'this application is suspended' });
+    await server.api.post(`/api/v1/admin/applications/${app.id}/reinstate`, {}, { token: admin });
+    // A wrong secret for an active client says nothing more than for an unknown one.
+    const wrong = await server.api.post('/openapi/v1/token', { clientId: app.clientId, clientSecret: 'wrong' }, { headers });
+    expect(wrong.body).toEqual({ code: 1101, msg: 'invalid clientId or clientSecret' });
+    const issued = await server.api.post('/openapi/v1/token', { clientId: app.clientId, clientSecret: app.clientSecret }, { headers });
+    expect(issued.body.code).toBe(1000);
+    // A plain bearer token: nothing binds it to a key the gateway would not check.
+    expect(decodeJwt(issued.body.token).cnf).toBeUndefined();
+  });
+
   it('answers 1101 for a wrong secret or an unknown client', async () => {
     const app = await createApplication();
     for (const [id, secret] of [[app.clientId, `${app.clientSecret}x`], ['no-such-client', app.clientSecret]]) {
@@ -132,9 +150,11 @@ describe('calls under /openapi/v1', () => {
     expect(products.body).toMatchObject({ code: 1000, msg: 'success', data: { items: expect.any(Array) } });
     const subscriptions = await server.api.get('/openapi/v1/subscriptions', { token });
     expect(subscriptions.body).toEqual({ code: 1000, msg: 'success', data: { items: [], nextCursor: null } });
-    const badQuery = await server.api.get('/openapi/v1/products?limit=0', { token });
-    expect(badQuery.status).toBe(400);
-    expect(badQuery.body.code).toBe(1102);
+    for (const query of ['limit=0', `cursor=${Buffer.from(JSON.stringify(['0000-01-01T00:00:00.000Z', app.id])).toString('base64url')}`]) {
+      const badQuery = await server.api.get(`/openapi/v1/products?${query}`, { token });
+      expect(badQuery.status).toBe(400);
+      expect(badQuery.body.code).toBe(1102);
+    }
   });
 
   it('shows only the subscriptions of the token\'s consumer', async () => {

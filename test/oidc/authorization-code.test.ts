@@ -260,6 +260,17 @@ describe('introspection and revocation', () => {
     expect((await oidc.tokenIntrospection(config, other.access_token)).active).toBe(true);
   });
 
+  it('revokes the access token of a user banned since, so that an unban does not bring it back', async () => {
+    const user = await server.developer('revoked-while-banned');
+    const { callback, codeVerifier, state } = await authorize('revoked-while-banned', 'revoked-while-banned-password-1');
+    const tokens = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: codeVerifier, expectedState: state });
+    const admin = await server.adminToken();
+    await server.api.post(`/api/v1/admin/developers/${user.id}/ban`, undefined, { token: admin });
+    await oidc.tokenRevocation(config, tokens.access_token);
+    await server.api.post(`/api/v1/admin/developers/${user.id}/unban`, undefined, { token: admin });
+    expect(await inactiveWithinOneSecond(tokens.access_token)).toBe(true);
+  });
+
   it('refuses the access tokens of a grant revoked by refresh-token reuse', async () => {
     const tokens = await signIn();
     const rotated = await oidc.refreshTokenGrant(config, tokens.refresh_token!);

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createUsageCounter, utcDay, type QuotaSubject, type UsageCounter } from '../../src/usage/counter.js';
+import { createUsageQueries } from '../../src/usage/queries.js';
 import { manualClock, startTestServer, type TestServer } from '../support/server.js';
 
 let server: TestServer;
@@ -121,5 +122,53 @@ describe('the daily usage counter', () => {
     await counter.flush(); // yesterday's slot is idle now: its units go back
     expect(await row(s, yesterday)).toEqual({ calls: 5, reserved: 0 });
     expect(await counter.daily(s, yesterday)).toEqual([{ day: yesterday, calls: 5 }, { day: utcDay(clock.now()), calls: 1 }]);
+  });
+});
+
+describe('the daily usage counter when things change under it', () => {
+  it('never serves units reserved under a quota that was lowered meanwhile', async () => {
+    const counter = await node();
+    const s = subject();
+    for (let i = 0; i < 5; i += 1) await counter.consume(s, 20);
+    await counter.flush();
+    await counter.flush(); // the chunk goes back only when idle; make the next call reserve
+    const decisions = await Promise.all([counter.consume(s, 20), ...Array.from({ length: 9 }, () => counter.consume(s, 6))]);
+    await counter.flush();
+    const { calls } = (await row(s))!;
+    expect(calls).toBe(5 + allowedOf(decisions));
+    // The latest quota counts for every call still waiting: 6 in all, not a unit more.
+    expect(calls).toBeLessThanOrEqual(6);
+  });
+
+  it('reserves in chunks again after a raise ends the one-unit-at-a-time mode of the old limit', async () => {
+    const [a, b] = [await node(), await node()];
+    const s = subject();
+    for (let i = 0; i < 60; i += 1) await (i % 2 === 0 ? a : b).consume(s, 60);
+    const before = a.stats.reservations + b.stats.reservations;
+    for (let i = 0; i < 2_000; i += 1) expect((await (i % 2 === 0 ? a : b).consume(s, 100_000)).allowed).toBe(true);
+    expect(a.stats.reservations + b.stats.reservations - before).toBeLessThan(40);
+  });
+
+  it('applies a report sent again after a lost answer only once', async () => {
+    const s = subject();
+    const queries = createUsageQueries(server.portico.context.db);
+    const key = { ...s, day: utcDay(clock.now()) };
+    await queries.reserveExactly(key, 10, 100);
+    const nodeId = randomUUID();
+    await queries.report(nodeId, 1, [{ ...key, used: 4, released: 1 }]);
+    await queries.report(nodeId, 1, [{ ...key, used: 4, released: 1 }]); // the same report again
+    expect(await row(s)).toEqual({ calls: 4, reserved: 5 });
+    await queries.report(nodeId, 2, [{ ...key, used: 1, released: 0 }]);
+    expect(await row(s)).toEqual({ calls: 5, reserved: 4 });
+  });
+
+  it('refuses from memory after close instead of reserving what it could not give back', async () => {
+    const counter = createUsageCounter(server.portico.context, { flushMs: 50 });
+    await counter.ready;
+    const s = subject();
+    await counter.consume(s, 100);
+    await counter.close();
+    expect((await counter.consume(s, 100)).allowed).toBe(false);
+    expect(await row(s)).toEqual({ calls: 1, reserved: 0 });
   });
 });
