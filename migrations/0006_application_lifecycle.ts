@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 
-// Application stages and suspension, quota raise requests, and the daily usage counters.
+// Application stages and suspension, quota raise requests, consumer quotas, and the daily usage counters.
 export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema.alterTable('applications')
     // A suspension is not a stage: reinstating returns the application to the stage it had.
@@ -30,6 +30,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema.createIndex('quota_requests_status_idx').on('quota_requests').columns(['status', 'created_at', 'id']).execute();
   await db.schema.createIndex('quota_requests_application_idx').on('quota_requests').columns(['application_id', 'created_at', 'id']).execute();
 
+  // A consumer's own daily quota for API-key and AK/SK calls; null: the consumerDailyQuota setting.
+  await db.schema.alterTable('consumers').addColumn('daily_quota', 'integer').execute();
+
   // Calls per subject per UTC day. `reserved` is what nodes hold in chunks and have not yet
   // reported as calls: calls + reserved never exceeds the quota, so no node can overshoot.
   await db.schema.createTable('usage_counters')
@@ -54,6 +57,7 @@ export async function down(db: Kysely<unknown>): Promise<void> {
   await db.schema.dropTable('usage_reports').execute();
   await db.schema.dropTable('usage_counters').execute();
   await db.schema.dropTable('quota_requests').execute();
+  await db.schema.alterTable('consumers').dropColumn('daily_quota').execute();
   await db.schema.dropIndex('applications_stage_idx').execute();
   await db.schema.alterTable('applications').dropColumn('suspended_at').dropColumn('suspension_reason').dropColumn('review_note').execute();
 }

@@ -30,8 +30,10 @@ import { mountApplicationRoutes } from './applications/routes.js';
 import { mountApplicationAdminRoutes } from './applications/admin-routes.js';
 import { mountSettingsRoutes } from './settings/routes.js';
 import { mountCompatRoutes } from './compat/routes.js';
+import { createGatewayCheck } from './gateway/check.js';
+import { mountGatewayRoutes } from './gateway/routes.js';
 import { mountCatalogAdminRoutes, mountCatalogRoutes } from './catalog/routes.js';
-import { mountConsumerRoutes } from './consumers/routes.js';
+import { mountConsumerAdminRoutes, mountConsumerRoutes } from './consumers/routes.js';
 import { mountSubscriptionAdminRoutes, mountSubscriptionRoutes } from './subscriptions/routes.js';
 
 function securityHeaders(): Koa.Middleware {
@@ -59,6 +61,10 @@ export function buildApp(ctx: AppContext, services: AppServices, oidc: OidcParts
   const app = new Koa({ proxy: ctx.config.trustProxy, keys: ctx.keys.cookie });
   // Every error is answered by problemResponses; what still reaches Koa is a broken socket.
   app.on('error', (err: Error) => ctx.log.debug({ err: { message: err.message } }, 'connection error'));
+
+  // The hot path: first, before any other router's matching.
+  const gatewayRoutes = new Router();
+  mountGatewayRoutes(gatewayRoutes, ctx, createGatewayCheck(ctx, { ...services, cache: services.gatewayCache, verifyAccessToken: oidc.verifyAccessToken }));
 
   const catalog: RouteCatalog = [];
   const publicRoutes = new Router();
@@ -100,6 +106,7 @@ export function buildApp(ctx: AppContext, services: AppServices, oidc: OidcParts
   mountApplicationAdminRoutes(adminApi, services.applications);
   mountCatalogAdminRoutes(adminApi, services.catalog);
   mountSubscriptionAdminRoutes(adminApi, services.subscriptions);
+  mountConsumerAdminRoutes(adminApi, services.consumers);
 
   app.use(requestContext(ctx.log));
   app.use(async function tokenEndpointAlias(koaCtx, next) {
@@ -113,7 +120,7 @@ export function buildApp(ctx: AppContext, services: AppServices, oidc: OidcParts
   const parseJson = jsonBody();
   // Only the management API takes JSON; protocol endpoints parse their own bodies.
   app.use((koaCtx, next) => (koaCtx.path.startsWith('/api/') ? parseJson(koaCtx, next) : next()));
-  for (const router of [publicRoutes, pageRoutes, developerRoutes, adminRoutes]) {
+  for (const router of [gatewayRoutes, publicRoutes, pageRoutes, developerRoutes, adminRoutes]) {
     app.use(router.routes());
     app.use(router.allowedMethods());
   }
@@ -124,7 +131,7 @@ export function buildApp(ctx: AppContext, services: AppServices, oidc: OidcParts
   // Last: oidc-provider answers its own routes (discovery, /oauth2/*) and passes the rest on.
   app.use(atIssuerOrigin(ctx.issuer));
   app.use(mount(provider));
-  const routes = [publicRoutes, pageRoutes, developerRoutes, adminRoutes, compatRoutes, protocolRoutes]
+  const routes = [gatewayRoutes, publicRoutes, pageRoutes, developerRoutes, adminRoutes, compatRoutes, protocolRoutes]
     .flatMap((router) => router.stack.flatMap((layer) => layer.methods.filter((m) => m !== 'HEAD').map((method) => ({ method, path: String(layer.path) }))));
   return { app, routes };
 }

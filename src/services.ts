@@ -9,12 +9,13 @@ import { createSettingsService } from './settings/service.js';
 import { createClientStore } from './oidc/clients.js';
 import { createSubscriptionService } from './subscriptions/service.js';
 import { createUsageCounter } from './usage/counter.js';
+import { createGatewayCache } from './gateway/cache.js';
 
 /** The composition root: every domain service, wired once per process. */
 export async function createServices(ctx: AppContext) {
   const audit = createAuditService(ctx.db);
   const settings = await createSettingsService(ctx, audit);
-  const consumers = createConsumerService(ctx, { audit });
+  const consumers = createConsumerService(ctx, { audit, settings });
   const credentials = createCredentialService(ctx, { audit, consumers });
   const accounts = await createAccountService(ctx, { audit, consumers, settings });
   const sessions = createSessionService(ctx, { audit });
@@ -22,7 +23,8 @@ export async function createServices(ctx: AppContext) {
   const subscriptions = createSubscriptionService(ctx, { audit, settings, consumers, catalog, accounts });
   const clients = createClientStore(ctx, { accounts, settings });
   const usage = createUsageCounter(ctx);
-  await Promise.all([clients.ready, usage.ready]);
-  return { audit, settings, consumers, credentials, accounts, sessions, catalog, subscriptions, clients, usage };
+  const gatewayCache = createGatewayCache(ctx, { credentials });
+  await Promise.all([clients.ready, usage.ready, gatewayCache.ready]);
+  return { audit, settings, consumers, credentials, accounts, sessions, catalog, subscriptions, clients, usage, gatewayCache };
 }
 export type Services = Awaited<ReturnType<typeof createServices>>;

@@ -11,6 +11,12 @@ export function createConsumerQueries(db: Kysely<Database>) {
         .returningAll()
         .executeTakeFirstOrThrow();
     },
+    findById(id: string) {
+      return db.selectFrom('consumers').selectAll().where('id', '=', id).executeTakeFirst();
+    },
+    setDailyQuota(id: string, dailyQuota: number | null) {
+      return db.updateTable('consumers').set({ daily_quota: dailyQuota }).where('id', '=', id).execute();
+    },
     findOwned(accountId: string, id: string) {
       return db.selectFrom('consumers').selectAll().where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst();
     },

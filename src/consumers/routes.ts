@@ -1,8 +1,9 @@
 import type { ApiRegistrar } from '../http/api-routes.js';
 import { ownerOf, sessionOf } from '../http/session.js';
 import { idParams, noBody } from '../http/validate.js';
+import { actorOf } from '../http/session.js';
 import type { CredentialService } from './credentials.js';
-import { consumerListQuery, createConsumerBody, createCredentialBody, credentialParams, updateConsumerBody } from './schemas.js';
+import { consumerListQuery, consumerQuotaBody, createConsumerBody, createCredentialBody, credentialParams, updateConsumerBody } from './schemas.js';
 import type { ConsumerService } from './service.js';
 
 /** /api/v1/consumers and their credentials. Mounted behind requireSession. */
@@ -24,4 +25,12 @@ export function mountConsumerRoutes(api: ApiRegistrar, consumers: ConsumerServic
     ({ params, body }, ctx) => credentials.create(ownerOf(ctx), params.id, body.type));
   api.delete('/api/v1/consumers/:id/credentials/:cid', { summary: 'Delete (revoke) a credential', status: 204, params: credentialParams, body: noBody },
     ({ params }, ctx) => credentials.remove(ownerOf(ctx), params.id, params.cid));
+}
+
+/** /api/v1/admin/consumers/:id/quota. Mounted behind requireSession + requireAdmin. */
+export function mountConsumerAdminRoutes(api: ApiRegistrar, consumers: ConsumerService): void {
+  api.get('/api/v1/admin/consumers/:id/quota', { summary: "A consumer's daily quota for API-key and AK/SK calls", params: idParams },
+    ({ params }) => consumers.quotaOf(params.id));
+  api.put('/api/v1/admin/consumers/:id/quota', { summary: "Set a consumer's daily quota (null: the consumerDailyQuota setting)", params: idParams, body: consumerQuotaBody },
+    ({ params, body }, ctx) => consumers.setQuota(actorOf(ctx), params.id, body.dailyQuota));
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { pageQuery } from '../http/pagination.js';
 import { atLeastOneField, idParams, text, uuid } from '../http/validate.js';
+import { dailyQuota } from '../settings/schemas.js';
 
 const name = text(1, 64).refine((v) => v.trim() === v, 'must not start or end with spaces');
 const description = text(0, 500);
@@ -14,3 +15,6 @@ export const consumerListQuery = pageQuery;
 
 export const createCredentialBody = z.strictObject({ type: z.enum(['api-key', 'ak-sk']) });
 export const credentialParams = idParams.extend({ cid: uuid });
+
+/** An admin's quota for a consumer's API-key and AK/SK calls; null returns it to the setting. */
+export const consumerQuotaBody = z.strictObject({ dailyQuota: dailyQuota.nullable() });

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { AuditService } from '../audit/service.js';
+import type { SettingsService } from '../settings/service.js';
 import type { Actor, AppContext } from '../context.js';
 import { isForeignKeyViolation, isUniqueViolation } from '../db/errors.js';
 import type { ConsumerRow, Database } from '../db/types.js';
@@ -23,7 +24,7 @@ const nameTaken = () => new Conflict('You already have a consumer with this name
 /** Runs inside the transaction that deletes a consumer (subscriptions cancel theirs). */
 export type ConsumerRemovalHook = (trx: Kysely<Database>, actor: Actor, consumerId: string) => Promise<void>;
 
-export function createConsumerService(ctx: AppContext, deps: { audit: AuditService }) {
+export function createConsumerService(ctx: AppContext, deps: { audit: AuditService; settings: SettingsService }) {
   const queries = createConsumerQueries(ctx.db);
   const removalHooks: ConsumerRemovalHook[] = [];
 
@@ -122,6 +123,25 @@ export function createConsumerService(ctx: AppContext, deps: { audit: AuditServi
         }
         throw err;
       }
+    },
+
+    /** Admin: the daily quota of a consumer's API-key and AK/SK calls, its own or the setting's. */
+    async quotaOf(id: string) {
+      const row = await queries.findById(id);
+      if (!row) throw new NotFound('consumer');
+      const dailyQuota = row.daily_quota ?? (await deps.settings.get()).consumerDailyQuota;
+      return { consumerId: id, dailyQuota, source: row.daily_quota === null ? 'setting' : 'consumer' };
+    },
+
+    /** Admin: sets a consumer's own daily quota, or (null) returns it to the setting. Every node follows at once. */
+    async setQuota(actor: Actor, id: string, dailyQuota: number | null) {
+      const before = await this.quotaOf(id);
+      await ctx.db.transaction().execute(async (trx) => {
+        await createConsumerQueries(trx).setDailyQuota(id, dailyQuota);
+        await deps.audit.record(trx, actor, { action: 'consumer.quota_changed', targetType: 'consumer', targetId: id, details: { from: before.dailyQuota, to: dailyQuota } });
+        await ctx.bus.publish(trx, CONSUMER_TOPIC, { consumerId: id });
+      });
+      return this.quotaOf(id);
     },
 
     /** Adds work to the transaction that deletes a consumer. */

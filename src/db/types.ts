@@ -28,6 +28,8 @@ export interface ConsumersTable {
   name: string;
   description: string | null;
   is_default: boolean;
+  /** Null: the consumerDailyQuota setting applies. */
+  daily_quota: ColumnType<number | null, number | null | undefined, number | null>;
   created_at: CreatedAt;
 }
 

@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { createLocalJWKSet, jwtVerify, type JWK, type JWTPayload } from 'jose';
+import { LRUCache } from 'lru-cache';
 import type { AccountService } from '../accounts/service.js';
 import type { AppContext } from '../context.js';
 import type { ClientRecord, ClientStore } from './clients.js';
@@ -24,14 +26,29 @@ export type AccessTokenCheck =
  */
 export function createAccessTokenVerifier(ctx: AppContext, deps: { signingKeys: JWK[]; clients: ClientStore; accounts: AccountService; revokedGrants: RevokedGrants }) {
   const keySet = createLocalJWKSet({ keys: deps.signingKeys.map(publicPart) });
+  // Tokens whose signature and claims were verified, by hash, until they expire: a busy client's
+  // token is verified once, not on every call. What can change (grant, client, accounts) is not cached.
+  const verified = new LRUCache<string, JWTPayload & Record<string, unknown>>({ max: 50_000 });
+
+  async function verifiedPayload(token: string): Promise<(JWTPayload & Record<string, unknown>) | undefined> {
+    const key = createHash('sha256').update(token).digest('base64url');
+    const now = ctx.clock.now();
+    const cached = verified.get(key);
+    if (cached) return Number(cached.exp) * 1000 > now.getTime() ? cached : undefined;
+    try {
+      const { payload } = await jwtVerify(token, keySet, { issuer: ctx.issuer, typ: 'at+jwt', currentDate: now });
+      verified.set(key, payload, { ttl: Math.max(1, Number(payload.exp) * 1000 - now.getTime()) });
+      return payload;
+    } catch {
+      return undefined;
+    }
+  }
+
+  const audienceOf = (payload: JWTPayload) => (Array.isArray(payload.aud) ? payload.aud : [payload.aud]);
 
   return async function verifyAccessToken(token: string, options: { audience?: string } = {}): Promise<AccessTokenCheck> {
-    let payload: JWTPayload & Record<string, unknown>;
-    try {
-      ({ payload } = await jwtVerify(token, keySet, { issuer: ctx.issuer, typ: 'at+jwt', audience: options.audience, currentDate: ctx.clock.now() }));
-    } catch {
-      return { status: 'invalid' };
-    }
+    const payload = await verifiedPayload(token);
+    if (!payload || (options.audience && !audienceOf(payload).includes(options.audience))) return { status: 'invalid' };
     const clientId = typeof payload.client_id === 'string' ? payload.client_id : undefined;
     const grantId = typeof payload.grant_id === 'string' ? payload.grant_id : undefined;
     if (!clientId || (grantId && deps.revokedGrants.isRevoked(grantId))) return { status: 'invalid' };

@@ -1,0 +1,133 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { AccountService } from '../accounts/service.js';
+import type { AppContext } from '../context.js';
+import type { VerifyAccessToken } from '../oidc/access-tokens.js';
+import type { SettingsService } from '../settings/service.js';
+import { quotaHeaders, type QuotaSubject, type UsageCounter } from '../usage/counter.js';
+import type { GatewayCache, GatewayProduct } from './cache.js';
+import { parseSdkAuthorization, verifySdkSignature, SIGNATURE_SCHEME } from './signature.js';
+
+/** The original request, as the gateway forwards it. */
+export interface OriginalRequest {
+  method: string;
+  /** Path and query as the client sent them. */
+  uri: string;
+  host: string;
+  /** The check request's headers (the credential and the signed headers are among them). */
+  headers: IncomingHttpHeaders;
+}
+
+export interface GatewayDecision { status: number; code: number; msg: string; headers: Record<string, string> }
+
+/** Who is calling, once the credential is proven. */
+interface Caller {
+  consumerId: string;
+  developerId: string;
+  applicationId?: string;
+  userId?: string;
+  quota: () => Promise<{ subject: QuotaSubject; dailyQuota: number }>;
+}
+
+const API_KEY_PREFIX = 'pk_';
+const CHALLENGE = 'Bearer realm="portico"';
+
+const deny = (status: number, code: number, msg: string, headers: Record<string, string> = {}): GatewayDecision => ({ status, code, msg, headers });
+const invalid = (msg: string) => deny(401, 1101, msg, { 'WWW-Authenticate': `${CHALLENGE}, error="invalid_token"` });
+
+/** The path as the upstream resolves it (dot segments removed), for the product match. */
+function normalizedPath(uri: string): string {
+  try {
+    return new URL(uri, 'http://gateway.invalid').pathname;
+  } catch {
+    return '/';
+  }
+}
+
+/**
+ * The gateway's decision (api.md section 6), in the contract's order: a credential (1102), a
+ * valid one (1101), its owner and application in good standing (1200), the product and an
+ * approved subscription to it (1300), the daily quota (1400). Everything is read from memory
+ * (credential, subscription and product caches, verified tokens, the usage counter's chunks);
+ * a miss costs one query.
+ */
+export function createGatewayCheck(ctx: AppContext, deps: {
+  cache: GatewayCache; verifyAccessToken: VerifyAccessToken; accounts: AccountService; settings: SettingsService; usage: UsageCounter;
+}) {
+  const { cache } = deps;
+
+  /** A consumer's quota for key and AK/SK calls: its own, or the setting's. */
+  const consumerQuota = (consumerId: string) => async () => {
+    const own = (await cache.consumer(consumerId))?.dailyQuota;
+    return { subject: { kind: 'consumer' as const, id: consumerId }, dailyQuota: own ?? (await deps.settings.get()).consumerDailyQuota };
+  };
+
+  async function keyCaller(owner: { consumerId: string; accountId: string }): Promise<Caller | GatewayDecision> {
+    if (!(await deps.accounts.isActive(owner.accountId))) return deny(403, 1200, 'the account that owns this credential is banned or not active');
+    return { consumerId: owner.consumerId, developerId: owner.accountId, quota: consumerQuota(owner.consumerId) };
+  }
+
+  /** The caller behind the request's credential, or the refusal. */
+  async function identify(request: OriginalRequest): Promise<Caller | GatewayDecision> {
+    const authorization = String(request.headers.authorization ?? '').trim();
+    const apiKeyHeader = request.headers['x-api-key'];
+    if (authorization.startsWith(`${SIGNATURE_SCHEME} `)) {
+      const auth = parseSdkAuthorization(authorization);
+      if (!auth) return invalid('malformed SDK-HMAC-SHA256 Authorization header');
+      const key = await cache.accessKey(auth.accessKey);
+      if (!key) return invalid('unknown access key');
+      const refused = verifySdkSignature(request, auth, key.secretKey, ctx.clock.now());
+      if (refused) return invalid(refused === 'stale_date' ? 'X-Sdk-Date is more than 15 minutes from now' : `signature refused (${refused})`);
+      return keyCaller(key);
+    }
+    const bearer = /^Bearer\s+(\S+)$/i.exec(authorization)?.[1];
+    const apiKey = typeof apiKeyHeader === 'string' && apiKeyHeader ? apiKeyHeader : bearer?.startsWith(API_KEY_PREFIX) ? bearer : undefined;
+    if (apiKey) {
+      const owner = await cache.apiKeyOwner(apiKey);
+      return owner ? keyCaller(owner) : invalid('unknown API key');
+    }
+    if (!bearer) return deny(401, 1102, 'a credential is required: a bearer token, an API key or an SDK-HMAC-SHA256 signature', { 'WWW-Authenticate': CHALLENGE });
+    const check = await deps.verifyAccessToken(bearer, { audience: ctx.config.apiAudience });
+    if (check.status === 'invalid') return invalid('the token is invalid, expired or revoked');
+    if (check.status === 'refused') return deny(403, 1200, check.reason === 'suspended' ? 'the application is suspended' : 'the account is banned or not active');
+    const { payload, client } = check;
+    const consumerId = typeof payload.consumer_id === 'string' ? payload.consumer_id : client.consumerId;
+    if (!consumerId || !client.accountId || !client.applicationId || !client.dailyQuota) return invalid('the token belongs to no application');
+    const { applicationId, dailyQuota } = client;
+    return {
+      consumerId, developerId: client.accountId, applicationId,
+      ...(payload.sub !== payload.client_id ? { userId: String(payload.sub) } : {}),
+      quota: async () => ({ subject: { kind: 'application', id: applicationId }, dailyQuota }),
+    };
+  }
+
+  async function productOf(request: OriginalRequest): Promise<GatewayProduct | undefined> {
+    const slug = request.headers['x-product'];
+    return typeof slug === 'string' && slug ? cache.productBySlug(slug) : cache.productForPath(normalizedPath(request.uri));
+  }
+
+  return async function check(request: OriginalRequest): Promise<GatewayDecision> {
+    const caller = await identify(request);
+    if ('code' in caller) return caller;
+    const product = await productOf(request);
+    if (!product) return deny(403, 1300, 'no product serves this path');
+    if (!(await cache.consumer(caller.consumerId))?.approvedProducts.has(product.id)) {
+      return deny(403, 1300, `no approved subscription to ${product.slug}`);
+    }
+    const { subject, dailyQuota } = await caller.quota();
+    const decision = await deps.usage.consume(subject, dailyQuota);
+    const limits = quotaHeaders(decision, ctx.clock.now());
+    if (!decision.allowed) return deny(429, 1400, `the daily quota of ${dailyQuota} calls is used up`, limits);
+    return {
+      status: 200, code: 1000, msg: 'ok',
+      headers: {
+        'X-Portico-Consumer': caller.consumerId,
+        'X-Portico-Developer': caller.developerId,
+        ...(caller.applicationId ? { 'X-Portico-Application': caller.applicationId } : {}),
+        ...(caller.userId ? { 'X-Portico-User': caller.userId } : {}),
+        'X-Portico-Product': product.slug,
+        ...limits,
+      },
+    };
+  };
+}
+export type GatewayCheck = ReturnType<typeof createGatewayCheck>;

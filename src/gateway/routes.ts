@@ -1,0 +1,43 @@
+import type Router from '@koa/router';
+import type Koa from 'koa';
+import type { AppContext } from '../context.js';
+import { safeEqual } from '../crypto/tokens.js';
+import type { GatewayCheck } from './check.js';
+
+export const GATEWAY_CHECK_PATH = '/gateway/check';
+
+const first = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
+
+/**
+ * `/gateway/check`, any method: forward-auth (nginx `auth_request`, Traefik `forwardAuth`, Envoy
+ * `ext_authz`). The original request comes from the X-Forwarded-* / X-Original-* headers, read
+ * here whatever TRUST_PROXY says: the gateway is the caller.
+ */
+export function mountGatewayRoutes(router: Router, ctx: AppContext, check: GatewayCheck): void {
+  const secret = ctx.config.gatewaySecret;
+
+  router.all(GATEWAY_CHECK_PATH, async (koaCtx: Koa.Context) => {
+    const answer = (status: number, code: number, msg: string, headers: Record<string, string> = {}) => {
+      koaCtx.status = status;
+      koaCtx.set({ ...headers, 'Cache-Control': 'no-store' });
+      koaCtx.body = { code, msg };
+    };
+    const { headers } = koaCtx.req;
+    if (secret && !safeEqual(String(first(headers['x-gateway-secret']) ?? ''), secret)) {
+      return answer(401, 1101, 'the X-Gateway-Secret header is missing or wrong');
+    }
+    try {
+      const decision = await check({
+        method: first(headers['x-forwarded-method']) ?? first(headers['x-original-method']) ?? koaCtx.method,
+        uri: first(headers['x-forwarded-uri']) ?? first(headers['x-original-uri']) ?? '/',
+        host: first(headers['x-forwarded-host']) ?? first(headers.host) ?? '',
+        headers,
+      });
+      answer(decision.status, decision.code, decision.msg, decision.headers);
+    } catch (err) {
+      // Nothing is allowed without a decision; the gateway may retry.
+      ctx.log.error({ err }, 'gateway check failed');
+      answer(503, 1500, 'the check could not be made; try again');
+    }
+  });
+}
