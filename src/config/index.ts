@@ -10,6 +10,8 @@ export interface Config {
   apiAudience: string;
   /** Lifetime of access tokens in seconds (api.md: 7200). */
   accessTokenTtl: number;
+  /** False only to measure what counting costs (USAGE_COUNTING=off); refused in production. */
+  usageCounting: boolean;
   databaseUrl: string | undefined;
   dataDir: string;
   redisUrl: string | undefined;
@@ -51,6 +53,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     issuer: e.ISSUER?.replace(/\/+$/, ''),
     apiAudience: e.API_AUDIENCE,
     accessTokenTtl: e.ACCESS_TOKEN_TTL,
+    usageCounting: e.USAGE_COUNTING === 'on',
     databaseUrl: e.DATABASE_URL,
     dataDir: path.resolve(e.DATA_DIR),
     redisUrl: e.REDIS_URL,
@@ -70,6 +73,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 function assertProductionReady(config: Config): void {
   const problems: string[] = [];
   if (!config.secret) problems.push('PORTICO_SECRET: required when NODE_ENV=production');
+  if (!config.usageCounting) problems.push('USAGE_COUNTING: must be on when NODE_ENV=production (quotas would not hold)');
   if (!config.databaseUrl) problems.push('DATABASE_URL: required when NODE_ENV=production (the embedded database is for development)');
   if (config.issuer) {
     const url = new URL(config.issuer);

@@ -41,6 +41,8 @@ export const envSchema = z.object({
     z.string().regex(/^\d+$/, 'must be a whole number of seconds').transform(Number)
       .pipe(z.number().int().min(1).max(86_400, 'must be between 1 and 86400 seconds')),
   ),
+  // off: every gateway and /openapi/v1 call is allowed without counting (benchmarks; refused in production).
+  USAGE_COUNTING: z.preprocess((v) => (v === '' || v === undefined ? 'on' : String(v).toLowerCase()), z.enum(['on', 'off'])),
   TRUST_PROXY: booleanFlag,
   GATEWAY_SECRET: optionalText,
   LOG_LEVEL: z.preprocess((v) => (v === '' || v === undefined ? 'info' : v),

@@ -259,6 +259,7 @@ export function createUsageCounter(ctx: AppContext, options: CounterOptions = {}
     /** Counts one call if the subject's daily quota allows it. */
     async consume(subject: QuotaSubject, quota: number): Promise<QuotaDecision> {
       const at = ctx.clock.now();
+      if (!ctx.config.usageCounting) return { allowed: true, limit: quota, remaining: quota, resetAt: nextUtcMidnight(at) };
       const now = Date.now();
       const slot = slotFor(subject, utcDay(at), quota, now);
       slot.lastUseAt = now;
