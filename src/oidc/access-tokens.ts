@@ -6,6 +6,7 @@ import type { AppContext } from '../context.js';
 import type { ClientRecord, ClientStore } from './clients.js';
 import type { RevokedGrants } from './revoked-grants.js';
 
+const KEY_REFRESH_MS = 10_000;
 const PRIVATE_PARAMS = new Set(['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k']);
 const publicPart = (jwk: JWK) => Object.fromEntries(Object.entries(jwk).filter(([k]) => !PRIVATE_PARAMS.has(k))) as JWK;
 
@@ -25,7 +26,20 @@ export type AccessTokenCheck =
  * from memory (revoked grants, the client cache, account standing).
  */
 export function createAccessTokenVerifier(ctx: AppContext, deps: { signingKeys: JWK[]; clients: ClientStore; accounts: AccountService; revokedGrants: RevokedGrants }) {
-  const keySet = createLocalJWKSet({ keys: deps.signingKeys.map(publicPart) });
+  let keySet = createLocalJWKSet({ keys: deps.signingKeys.map(publicPart) });
+  let keysReadAt = 0;
+  /**
+   * A token signed with a key this process has not seen (another node started after `keys
+   * rotate`): the published keys are read again, at most every 10 s, so a forged kid cannot
+   * make every call a query.
+   */
+  async function refreshKeys(): Promise<boolean> {
+    if (Date.now() - keysReadAt < KEY_REFRESH_MS) return false;
+    keysReadAt = Date.now();
+    const rows = await ctx.db.selectFrom('signing_keys').select('public_jwk').where('state', 'in', ['active', 'next']).execute();
+    keySet = createLocalJWKSet({ keys: rows.map((r) => r.public_jwk as JWK) });
+    return true;
+  }
   // Tokens whose signature and claims were verified, by hash, until they expire: a busy client's
   // token is verified once, not on every call. What can change (grant, client, accounts) is not cached.
   const verified = new LRUCache<string, JWTPayload & Record<string, unknown>>({ max: 50_000 });
@@ -35,8 +49,12 @@ export function createAccessTokenVerifier(ctx: AppContext, deps: { signingKeys: 
     const now = ctx.clock.now();
     const cached = verified.get(key);
     if (cached) return Number(cached.exp) * 1000 > now.getTime() ? cached : undefined;
+    const verify = () => jwtVerify(token, keySet, { issuer: ctx.issuer, typ: 'at+jwt', currentDate: now });
     try {
-      const { payload } = await jwtVerify(token, keySet, { issuer: ctx.issuer, typ: 'at+jwt', currentDate: now });
+      const { payload } = await verify().catch(async (err: { code?: string }) => {
+        if (err.code === 'ERR_JWKS_NO_MATCHING_KEY' && (await refreshKeys())) return verify();
+        throw err;
+      });
       verified.set(key, payload, { ttl: Math.max(1, Number(payload.exp) * 1000 - now.getTime()) });
       return payload;
     } catch {

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { SignJWT, decodeJwt, importJWK, type JWK } from 'jose';
+import { loadSigningKeys, rotateSigningKey } from '../../src/oidc/keys.js';
 import { signRequest } from '../support/sdk-signer.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
@@ -220,6 +222,22 @@ describe('/gateway/check with a bearer JWT', () => {
     expect(await check('/gw/models/chat', { Authorization: `Bearer ${token}` })).toMatchObject({ status: 403, body: { code: 1200 } });
     await server.api.post(`/api/v1/admin/applications/${app.id}/reinstate`, {}, { token: admin });
     expect((await check('/gw/models/chat', { Authorization: `Bearer ${token}` })).status).toBe(200);
+  });
+});
+
+describe('signing key rotation', () => {
+  it('accepts a token signed with a key another node started with after a rotation', async () => {
+    const app = (await server.api.post('/api/v1/applications', { name: 'Rotation app' }, { token: dev.token })).body;
+    const issued = (await server.api.post('/openapi/v1/token', { clientId: app.clientId, clientSecret: app.clientSecret })).body.token as string;
+    // Another node, restarted after `keys rotate`, signs with the new key.
+    const { context } = server.portico;
+    const { kid } = await rotateSigningKey(context.db, context.keys.seal, context.clock, 0);
+    const newKey = (await loadSigningKeys(context.db, context.keys.seal, context.clock)).find((k) => k.kid === kid) as JWK;
+    const resigned = await new SignJWT(decodeJwt(issued)).setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', kid }).sign(await importJWK(newKey, 'RS256'));
+    expect(await check('/gw/models/chat', { Authorization: `Bearer ${resigned}` })).toMatchObject({ status: 200, body: { code: 1000 } });
+    // A key nobody published is refused.
+    const stranger = await new SignJWT(decodeJwt(issued)).setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', kid: 'unknown-kid' }).sign(await importJWK(newKey, 'RS256'));
+    expect(await check('/gw/models/chat', { Authorization: `Bearer ${stranger}` })).toMatchObject({ status: 401, body: { code: 1101 } });
   });
 });
 
