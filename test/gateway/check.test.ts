@@ -225,6 +225,30 @@ describe('/gateway/check with a bearer JWT', () => {
   });
 });
 
+describe('/gateway/check with hostile input', () => {
+  it.each([
+    ['an absolute URI', { 'X-Forwarded-Uri': 'http://evil.example.com/gw/models/chat' }],
+    ['a scheme-relative URI', { 'X-Forwarded-Uri': '//evil.example.com/gw/models/chat' }],
+    ['encoded dot segments', { 'X-Forwarded-Uri': '/gw/models/chat/%2e%2e/%2e%2e/other' }],
+    ['a NUL byte', { 'X-Forwarded-Uri': '/gw/models/chat%00/x' }],
+    ['an overlong URI', { 'X-Forwarded-Uri': `/gw/models/chat/${'a'.repeat(10_000)}` }],
+    ['a garbage signature header', { Authorization: 'SDK-HMAC-SHA256 Access=, SignedHeaders=;;;, Signature=zz' }],
+    ['an overlong API key', { 'X-API-Key': `pk_${'x'.repeat(5_000)}` }],
+    ['SQL in the API key', { 'X-API-Key': "pk_' or '1'='1" }],
+    ['an unknown X-Product', { 'X-Product': '../../etc/passwd' }],
+    ['a huge bearer token', { Authorization: `Bearer ${'e'.repeat(6_000)}.${'e'.repeat(100)}.x` }],
+  ])('answers %s with a decision, never a 5xx', async (_what, headers) => {
+    const res = await check('/gw/models/chat', { 'X-API-Key': apiKey, ...headers });
+    expect(res.status).toBeLessThan(500);
+    expect([1000, 1101, 1102, 1200, 1300, 1400]).toContain(res.body.code);
+  });
+
+  it('matches an absolute or encoded URI only by its path, never by another host', async () => {
+    expect((await check('http://evil.example.com/gw/models/chat', { 'X-API-Key': apiKey })).headers.get('x-portico-product')).toBe('gw-chat');
+    expect((await check('/gw/models/chat/%2e%2e/%2e%2e/other', { 'X-API-Key': apiKey })).body.msg).toBe('no approved subscription to gw-other');
+  });
+});
+
 describe('signing key rotation', () => {
   it('accepts a token signed with a key another node started with after a rotation', async () => {
     const app = (await server.api.post('/api/v1/applications', { name: 'Rotation app' }, { token: dev.token })).body;
