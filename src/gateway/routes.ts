@@ -16,7 +16,8 @@ const first = (value: string | string[] | undefined) => (Array.isArray(value) ? 
 export function mountGatewayRoutes(router: Router, ctx: AppContext, check: GatewayCheck): void {
   const secret = ctx.config.gatewaySecret;
 
-  router.all(GATEWAY_CHECK_PATH, async (koaCtx: Koa.Context) => {
+  // `/gateway/check/<original path>` too: Envoy's ext_authz puts the original path after its prefix.
+  router.all([GATEWAY_CHECK_PATH, `${GATEWAY_CHECK_PATH}/*originalPath`], async (koaCtx: Koa.Context) => {
     const answer = (status: number, code: number, msg: string, headers: Record<string, string> = {}) => {
       koaCtx.status = status;
       koaCtx.set({ ...headers, 'Cache-Control': 'no-store' });
@@ -29,7 +30,7 @@ export function mountGatewayRoutes(router: Router, ctx: AppContext, check: Gatew
     try {
       const decision = await check({
         method: first(headers['x-forwarded-method']) ?? first(headers['x-original-method']) ?? koaCtx.method,
-        uri: first(headers['x-forwarded-uri']) ?? first(headers['x-original-uri']) ?? '/',
+        uri: first(headers['x-forwarded-uri']) ?? first(headers['x-original-uri']) ?? (koaCtx.url.slice(GATEWAY_CHECK_PATH.length) || '/'),
         host: first(headers['x-forwarded-host']) ?? first(headers.host) ?? '',
         headers,
       });

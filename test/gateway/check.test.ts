@@ -66,6 +66,14 @@ describe('/gateway/check with an API key', () => {
     }
   });
 
+  it('takes the original path from after /gateway/check/ when no X-Forwarded-Uri is sent (Envoy ext_authz)', async () => {
+    const res = await fetch(`${server.portico.url}/gateway/check/gw/models/chat/completions?x=1`, { method: 'POST', headers: { 'X-API-Key': apiKey } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-portico-product')).toBe('gw-chat');
+    const other = await fetch(`${server.portico.url}/gateway/check/gw/other/x`, { headers: { 'X-API-Key': apiKey } });
+    expect(((await other.json()) as { code: number }).code).toBe(1300);
+  });
+
   it('answers 1102 without a credential and 1101 for an unknown key', async () => {
     const none = await check('/gw/models/chat');
     expect(none).toMatchObject({ status: 401, body: { code: 1102 } });
