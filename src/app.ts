@@ -31,7 +31,7 @@ import { mountApplicationAdminRoutes } from './applications/admin-routes.js';
 import { mountSettingsRoutes } from './settings/routes.js';
 import { mountCompatRoutes } from './compat/routes.js';
 import { createGatewayCheck } from './gateway/check.js';
-import { mountGatewayRoutes } from './gateway/routes.js';
+import { GATEWAY_CHECK_PATH, mountGatewayRoutes } from './gateway/routes.js';
 import { mountCatalogAdminRoutes, mountCatalogRoutes } from './catalog/routes.js';
 import { mountConsumerAdminRoutes, mountConsumerRoutes } from './consumers/routes.js';
 import { mountSubscriptionAdminRoutes, mountSubscriptionRoutes } from './subscriptions/routes.js';
@@ -108,7 +108,7 @@ export function buildApp(ctx: AppContext, services: AppServices, oidc: OidcParts
   mountSubscriptionAdminRoutes(adminApi, services.subscriptions);
   mountConsumerAdminRoutes(adminApi, services.consumers);
 
-  app.use(requestContext(ctx.log));
+  app.use(requestContext(ctx.log, (path) => path.startsWith(GATEWAY_CHECK_PATH)));
   app.use(async function tokenEndpointAlias(koaCtx, next) {
     // Before any body parsing: the provider reads the form itself. It accepts the secret in the
     // Basic header or in the form for every secret-based client, which is what the alias promises.

@@ -22,7 +22,9 @@ export async function createServices(ctx: AppContext) {
   const catalog = createCatalogService(ctx, { audit });
   const subscriptions = createSubscriptionService(ctx, { audit, settings, consumers, catalog, accounts });
   const clients = createClientStore(ctx, { accounts, settings });
-  const usage = createUsageCounter(ctx);
+  // The embedded database writes durably on this very thread: fewer, larger writes (one node only,
+  // so neither the report delay nor the chunk size can strand units another node needs).
+  const usage = createUsageCounter(ctx, ctx.config.databaseUrl ? {} : { flushMs: 1_000, chunkMax: 5_000 });
   const gatewayCache = createGatewayCache(ctx, { credentials });
   await Promise.all([clients.ready, usage.ready, gatewayCache.ready]);
   return { audit, settings, consumers, credentials, accounts, sessions, catalog, subscriptions, clients, usage, gatewayCache };

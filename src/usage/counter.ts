@@ -59,6 +59,13 @@ interface Slot {
 }
 
 export const utcDay = (at: Date) => at.toISOString().slice(0, 10);
+/** utcDay for the hot path: the day's string is made once and kept until the next UTC midnight. */
+let dayCache = { day: '', until: 0 };
+function currentDay(at: Date): string {
+  const ms = at.getTime();
+  if (ms >= dayCache.until || ms < dayCache.until - 86_400_000) dayCache = { day: utcDay(at), until: Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), at.getUTCDate() + 1) };
+  return dayCache.day;
+}
 const nextUtcMidnight = (at: Date) => new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), at.getUTCDate() + 1));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -261,7 +268,7 @@ export function createUsageCounter(ctx: AppContext, options: CounterOptions = {}
       const at = ctx.clock.now();
       if (!ctx.config.usageCounting) return { allowed: true, limit: quota, remaining: quota, resetAt: nextUtcMidnight(at) };
       const now = Date.now();
-      const slot = slotFor(subject, utcDay(at), quota, now);
+      const slot = slotFor(subject, currentDay(at), quota, now);
       slot.lastUseAt = now;
       const decision = (allowed: boolean): QuotaDecision => ({
         allowed, limit: quota, resetAt: nextUtcMidnight(at),

@@ -1,0 +1,245 @@
+// `npm run bench` (builds first): Portico's throughput on the hot paths, measured from outside.
+//
+// Portico runs as a separate process (`node dist/src/main.js`, PORT=0, its ready line read from
+// its log) on a fresh embedded database in a temporary DATA_DIR, and, when DATABASE_URL is set,
+// once more on a fresh PostgreSQL database created beside it (dropped after). Everything the run
+// needs is seeded through the API. autocannon drives it from this process over 127.0.0.1, one row
+// at a time: a warm-up whose figures are dropped, then a fixed duration.
+//
+// Rows: /gateway/check with an API key, an AK/SK signature and a JWT; the API-key row again on a
+// server restarted with USAGE_COUNTING=off, for the cost of counting; POST /oauth2/token
+// (client_credentials, Basic) and POST /openapi/v1/token (JSON).
+//
+// Options: --json (only JSON on stdout; progress goes to stderr), --duration=<s> (10),
+// --warmup=<s> (2), --connections=<n> (50), --cpu-prof=<dir> (profile the server processes
+// with `node --cpu-prof` and print where their time went to stderr).
+// The server logs at LOG_LEVEL (default info, Portico's default: one access-log line per
+// request, written to a file in the temporary directory).
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { readProfile, summariseProfile } from './bench/cpu-profile.mjs';
+import { measure } from './bench/load.mjs';
+import { PRODUCT, seed } from './bench/seed.mjs';
+import { signRequest } from './bench/sdk-signer.mjs';
+import { createPostgresDatabase, killAll, logPath, startServer } from './bench/server.mjs';
+
+const { values: args } = parseArgs({
+  options: {
+    json: { type: 'boolean', default: false },
+    duration: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '2' },
+    connections: { type: 'string', default: '50' },
+    'cpu-prof': { type: 'string' },
+  },
+});
+const settings = {
+  duration: Number(args.duration), warmup: Number(args.warmup), connections: Number(args.connections), pipelining: 1,
+  logLevel: process.env.LOG_LEVEL || 'info',
+};
+for (const name of ['duration', 'connections']) {
+  if (!(Number.isInteger(settings[name]) && settings[name] > 0)) throw new Error(`--${name} must be a positive whole number`);
+}
+if (!(Number.isInteger(settings.warmup) && settings.warmup >= 0)) throw new Error('--warmup must be a whole number of seconds');
+const profileDir = args['cpu-prof'] && path.resolve(args['cpu-prof']);
+if (profileDir) fs.mkdirSync(profileDir, { recursive: true });
+
+const ADMIN = { username: 'bench-admin', password: 'bench-admin-password' };
+const SECRET = 'bench-secret-0123456789-abcdefghijklmnop';
+const APP_QUOTA = 100_000; // an online application's daily quota
+const HIGHEST_EXPECTED_RATE = 25_000; // JWT checks/s this machine could possibly reach: sizes the applications
+// The original request the API gateway asks about (the AK/SK row signs exactly this one).
+const ORIGINAL = { method: 'POST', host: 'api.bench.example', uri: `${PRODUCT.routePrefix}/chat/completions?stream=false` };
+const FORWARDED = { 'X-Forwarded-Method': ORIGINAL.method, 'X-Forwarded-Host': ORIGINAL.host, 'X-Forwarded-Uri': ORIGINAL.uri };
+
+const TARGETS = {
+  'api-key': { text: '>= 5,000/s, p99 < 15 ms', met: (r) => r.requestsPerSecond >= 5000 && r.p99Ms < 15 },
+  'ak-sk': { text: '>= 4,000/s', met: (r) => r.requestsPerSecond >= 4000 },
+  jwt: { text: '>= 4,000/s', met: (r) => r.requestsPerSecond >= 4000 },
+};
+const COUNTING_TARGET = 0.10;
+
+const progress = (message) => process.stderr.write(`bench: ${message}\n`);
+
+// Whatever happens, no server process outlives the bench, and temporary state goes.
+const cleanups = [];
+async function cleanUp() {
+  while (cleanups.length) await cleanups.pop()().catch((err) => progress(`clean-up: ${err.message}`));
+}
+process.on('exit', killAll);
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    progress(`${signal}: stopping`);
+    killAll();
+    cleanUp().finally(() => process.exit(130));
+  });
+}
+
+let serverPid; // of the Portico process the rows are measuring
+async function withServer(options, work) {
+  const server = await startServer({ ...options, nodeArgs: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [] });
+  serverPid = server.pid;
+  let done = false;
+  try {
+    const result = await work(server);
+    done = true;
+    return result;
+  } finally {
+    // A failed stop matters only when the work itself went well (else it would hide the cause).
+    await server.stop().catch((err) => { if (done) throw err; progress(`stopping Portico: ${err.message}`); });
+  }
+}
+
+/** One request through fetch first: a seeding mistake shows as a clear message, not as 100 % errors. */
+async function probe(name, { url, method = 'GET', headers, body }) {
+  const res = await fetch(url, { method, headers, body });
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`${name}: a first request answered ${res.status}: ${text}`);
+}
+
+async function row(id, name, request) {
+  await probe(name, request.requests ? { ...request.requests[0], url: request.url } : request);
+  progress(`  ${name}: ${settings.warmup} s warm-up, ${settings.duration} s measured, ${settings.connections} connections`);
+  const result = await measure({ ...request, serverPid, duration: settings.duration, warmup: settings.warmup, connections: settings.connections });
+  const target = TARGETS[id];
+  return { id, name, ...result, target: target?.text ?? null, met: target ? target.met(result) : null };
+}
+
+/** Every row on one database; `database` names it, `databaseUrl` is set for PostgreSQL. */
+async function runOn(database, databaseUrl) {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'portico-bench-'));
+  cleanups.push(async () => fs.rmSync(dataDir, { recursive: true, force: true }));
+  const env = {
+    PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, PORTICO_SECRET: SECRET, LOG_LEVEL: settings.logLevel,
+    PORTICO_ADMIN_USERNAME: ADMIN.username, PORTICO_ADMIN_PASSWORD: ADMIN.password,
+    ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
+  };
+  const applications = Math.max(2, Math.ceil((HIGHEST_EXPECTED_RATE * (settings.duration + settings.warmup)) / APP_QUOTA));
+  const rows = [];
+  let seeded;
+
+  progress(`${database}: starting Portico (counting on)`);
+  await withServer({ env, dataDir, logFile: logPath(dataDir, 'portico-counting-on') }, async ({ url, pid }) => {
+    progress(`${database}: Portico pid ${pid} on ${url}; seeding (${applications} applications)`);
+    seeded = await seed(url, { admin: ADMIN, applications });
+    const check = `${url}/gateway/check`;
+
+    rows.push(await row('api-key', '/gateway/check, API key', { url: check, headers: { ...FORWARDED, 'X-API-Key': seeded.apiKey } }));
+
+    // Signed now: X-Sdk-Date is good for 15 minutes, far longer than the row.
+    const { host, ...signed } = signRequest({
+      method: ORIGINAL.method, url: `https://${ORIGINAL.host}${ORIGINAL.uri}`, headers: { 'Content-Type': 'application/json' },
+      accessKey: seeded.accessKey, secretKey: seeded.secretKey, payload: '{"prompt":"hello"}',
+    });
+    rows.push(await row('ak-sk', '/gateway/check, AK/SK signature', { url: check, headers: { ...signed, ...FORWARDED, 'X-Forwarded-Host': host } }));
+
+    // Each connection takes the applications' tokens in turn, so no application's quota runs out.
+    rows.push(await row('jwt', `/gateway/check, JWT (${applications} applications)`, {
+      url: check,
+      requests: seeded.applications.map((app) => ({ method: 'GET', path: '/gateway/check', headers: { ...FORWARDED, Authorization: `Bearer ${app.token}` } })),
+    }));
+
+    const [app] = seeded.applications;
+    const basic = Buffer.from(`${encodeURIComponent(app.clientId)}:${encodeURIComponent(app.clientSecret)}`).toString('base64');
+    rows.push(await row('oauth2-token', 'POST /oauth2/token, client_credentials', {
+      url: `${url}/oauth2/token`, method: 'POST', body: 'grant_type=client_credentials',
+      headers: { Authorization: `Basic ${basic}`, 'Content-Type': 'application/x-www-form-urlencoded' },
+    }));
+    rows.push(await row('openapi-token', 'POST /openapi/v1/token', {
+      url: `${url}/openapi/v1/token`, method: 'POST', body: JSON.stringify({ clientId: app.clientId, clientSecret: app.clientSecret }),
+      headers: { 'Content-Type': 'application/json' },
+    }));
+  });
+
+  progress(`${database}: restarting Portico with USAGE_COUNTING=off`);
+  await withServer({ env: { ...env, USAGE_COUNTING: 'off' }, dataDir, logFile: logPath(dataDir, 'portico-counting-off') }, async ({ url }) => {
+    const off = await row('api-key-uncounted', '/gateway/check, API key, USAGE_COUNTING=off', {
+      url: `${url}/gateway/check`, headers: { ...FORWARDED, 'X-API-Key': seeded.apiKey },
+    });
+    rows.splice(3, 0, off);
+  });
+
+  // The contract's figure compares rates; the same per second of server CPU is less at the mercy
+  // of whatever else the machine was doing during either row.
+  const on = rows.find((r) => r.id === 'api-key');
+  const off = rows.find((r) => r.id === 'api-key-uncounted');
+  const cost = 1 - on.requestsPerSecond / off.requestsPerSecond;
+  const perCpu = on.requestsPerServerCpuSecond && off.requestsPerServerCpuSecond
+    ? 1 - on.requestsPerServerCpuSecond / off.requestsPerServerCpuSecond : null;
+  const countingCost = {
+    value: round4(cost), byServerCpuTime: perCpu === null ? null : round4(perCpu),
+    target: `<= ${COUNTING_TARGET * 100} %`, met: cost <= COUNTING_TARGET,
+  };
+  return { database, rows, countingCost };
+}
+
+const round4 = (n) => Math.round(n * 10_000) / 10_000;
+const fmt = (n, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : '-');
+
+function table(runs) {
+  const header = ['database', 'row', 'req/s', 'p50 ms', 'p99 ms', 'requests', 'non-200', 'errors', 'CPU % server/bench/other', 'req/server CPU-s', 'target', ''];
+  const lines = runs.flatMap((run) => run.rows.map((r) => [
+    run.database, r.name, fmt(r.requestsPerSecond), fmt(r.p50Ms, 2), fmt(r.p99Ms, 2), fmt(r.requests),
+    r.non200 ? `${fmt(r.non200)} (${Object.entries(r.statusCodes).filter(([c]) => c !== '200').map(([c, n]) => `${c}: ${n}`).join(', ')})` : '0',
+    fmt(r.errors), r.cpuPercent ? `${r.cpuPercent.server}/${r.cpuPercent.loadGenerator}/${r.cpuPercent.other}` : '-',
+    fmt(r.requestsPerServerCpuSecond ?? NaN),
+    r.target ?? '', r.met === null ? '' : r.met ? 'met' : 'MISSED',
+  ]));
+  const numeric = new Set([2, 3, 4, 5, 7, 8, 9]);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
+  const render = (cells) => cells.map((c, i) => (numeric.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
+  return [
+    render(header), widths.map((w) => '-'.repeat(w)).join('  '), ...lines.map(render), '',
+    'CPU %: of one core, during the measured seconds: the Portico process, this process (autocannon), the rest of the machine;',
+    'req/server CPU-s: requests per second of the Portico process\'s own CPU time (what one uncontended core would serve).',
+    ...runs.map(({ database, countingCost: c }) => `cost of counting (${database}): 1 - API-key rate counted / uncounted = ${(c.value * 100).toFixed(1)} %`
+      + ` (target ${c.target}: ${c.met ? 'met' : 'MISSED'})`
+      + (c.byServerCpuTime === null ? '' : `; per second of server CPU: ${(c.byServerCpuTime * 100).toFixed(1)} %`)),
+  ].join('\n');
+}
+
+// Other processes on the machine take CPU from both sides: say how busy it was when the run began.
+const loadAverage = os.loadavg().map((n) => Number(n.toFixed(2)));
+let failed = false;
+const runs = [];
+try {
+  runs.push(await runOn('embedded'));
+  if (process.env.DATABASE_URL) {
+    const database = await createPostgresDatabase(process.env.DATABASE_URL);
+    cleanups.push(() => database.drop());
+    progress(`postgresql: created database ${database.name}`);
+    runs.push(await runOn('postgresql', database.url));
+  }
+  const report = {
+    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, node: process.version, loadAverageAtStart: loadAverage },
+    settings,
+    runs: runs.map((run) => ({ ...run, rows: run.rows.map(({ window, ...r }) => r) })),
+  };
+  failed = runs.some((run) => run.rows.some((r) => r.non200 > 0 || r.errors > 0));
+  if (args.json) {
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  } else {
+    console.log(`Portico benchmark: ${report.machine.cpus} CPUs (${report.machine.cpuModel}), Node ${report.machine.node}, `
+      + `load average at start ${loadAverage.join(' ')}; `
+      + `autocannon in the bench process, Portico in its own; ${settings.connections} connections, pipelining 1, `
+      + `${settings.warmup} s warm-up + ${settings.duration} s per row; server LOG_LEVEL=${settings.logLevel}\n`);
+    console.log(table(runs));
+  }
+  if (failed) progress('some requests were not answered 200: the figures of those rows are not valid');
+} finally {
+  await cleanUp();
+  killAll();
+}
+
+// Per row, where the server's time went while it was measured (only the samples of that window).
+if (profileDir && runs.length) {
+  const profiles = fs.readdirSync(profileDir).filter((f) => f.endsWith('.cpuprofile')).map((f) => readProfile(path.join(profileDir, f)));
+  for (const run of runs) {
+    for (const r of run.rows) {
+      const lines = profiles.flatMap((profile) => summariseProfile(profile, r.window));
+      if (lines.length) process.stderr.write(`server CPU profile, ${run.database}, ${r.name}:\n${lines.join('\n')}\n`);
+    }
+  }
+}
+process.exitCode = failed ? 1 : 0;
