@@ -74,6 +74,7 @@ class PostgresListener {
   private connecting: Promise<pg.Client> | undefined;
   private closed = false;
   private retryDelayMs = 250;
+  private commands: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly connectionString: string) {}
 
@@ -83,7 +84,10 @@ class PostgresListener {
     if (handlers.length > 1) return;
     this.channels.set(channel, handlers);
     const client = await this.connect();
-    await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+    // One command at a time on this connection (pg deprecates overlapping queries on a client).
+    const listening = this.commands.then(() => client.query(`LISTEN ${pg.escapeIdentifier(channel)}`));
+    this.commands = listening.catch(() => {});
+    await listening;
   }
 
   private connect(): Promise<pg.Client> {
