@@ -15,6 +15,14 @@ export const RAISE_FROM_PERCENT = 80;
 
 const figure = (n: number) => n.toLocaleString('en-US');
 
+/**
+ * Today's share of the quota in percent, rounded down to a tenth (79.99 % is not 80 %), and the
+ * calls from which a raise can be asked for.
+ */
+export function raiseFigures(dailyQuota: number, usedToday: number): { share: number; threshold: number } {
+  return { share: Math.floor((usedToday * 1000) / dailyQuota) / 10, threshold: Math.ceil((dailyQuota * RAISE_FROM_PERCENT) / 100) };
+}
+
 function renderQuotaRequest(row: QuotaRequestRow) {
   return {
     id: row.id, applicationId: row.application_id, dailyQuota: row.requested_quota, previousQuota: row.previous_quota,
@@ -33,8 +41,7 @@ function whyNotRaise(app: ApplicationWithClient, usedToday: number): QuotaRaiseN
   }
   // Integers only: 79.99 % must not round up to 80.
   if (usedToday * 100 >= app.daily_quota * RAISE_FROM_PERCENT) return undefined;
-  const share = Math.floor((usedToday * 1000) / app.daily_quota) / 10;
-  const threshold = Math.ceil((app.daily_quota * RAISE_FROM_PERCENT) / 100);
+  const { share, threshold } = raiseFigures(app.daily_quota, usedToday);
   return new QuotaRaiseNotAllowed(
     `Today's use is ${figure(usedToday)} of ${figure(app.daily_quota)} calls (${share.toFixed(1)} %); a raise can be requested from ${RAISE_FROM_PERCENT} % (${figure(threshold)} calls).`,
     { dailyQuota: app.daily_quota, usedToday, threshold },

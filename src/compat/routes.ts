@@ -6,6 +6,7 @@ import type { CatalogService } from '../catalog/service.js';
 import { productListQuery } from '../catalog/schemas.js';
 import type { AppContext } from '../context.js';
 import { safeEqual } from '../crypto/tokens.js';
+import { answerBusiness as answer, BUSINESS_CODES } from '../http/business.js';
 import { jsonBody } from '../http/body.js';
 import type { AccessTokenCheck, VerifyAccessToken } from '../oidc/access-tokens.js';
 import type { ClientStore } from '../oidc/clients.js';
@@ -14,8 +15,6 @@ import type { SubscriptionService } from '../subscriptions/service.js';
 import { subscriptionListQuery } from '../subscriptions/schemas.js';
 import { quotaHeaders, type UsageCounter } from '../usage/counter.js';
 
-/** Business codes of the compatibility surface (api.md section 5; 1400 as on /gateway/check; 1500 a failure of Portico's). */
-export const BUSINESS_CODES = { success: 1000, invalid: 1101, missing: 1102, refused: 1200, quotaUsedUp: 1400, unavailable: 1500 } as const;
 
 /** What the token endpoint sees of a /openapi/v1/token request's headers. */
 const FORWARDED_HEADERS = new Set(['host', 'user-agent', 'x-request-id', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host']);
@@ -25,12 +24,6 @@ const REFUSALS: Record<Extract<AccessTokenCheck, { status: 'refused' }>['reason'
   suspended: 'this application is suspended',
   user_inactive: 'the account this token was issued to is banned or not active',
 };
-
-function answer(koaCtx: Koa.Context, status: number, code: number, msg: string, extra: Record<string, unknown> = {}): void {
-  koaCtx.status = status;
-  koaCtx.set('Cache-Control', 'no-store');
-  koaCtx.body = { code, msg, ...extra };
-}
 
 /** The token from `Authorization: Bearer <token>` or a bare `Authorization: <token>`. */
 function presentedToken(koaCtx: Koa.Context): string | undefined {

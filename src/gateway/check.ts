@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { AccountService } from '../accounts/service.js';
 import type { AppContext } from '../context.js';
+import { BUSINESS_CODES } from '../http/business.js';
 import type { VerifyAccessToken } from '../oidc/access-tokens.js';
 import type { SettingsService } from '../settings/service.js';
 import { quotaHeaders, type QuotaSubject, type UsageCounter } from '../usage/counter.js';
@@ -19,20 +20,19 @@ export interface OriginalRequest {
 
 export interface GatewayDecision { status: number; code: number; msg: string; headers: Record<string, string> }
 
-/** Who is calling, once the credential is proven. */
+/** Who is calling, once the credential is proven; `application` for token calls, which count against it. */
 interface Caller {
   consumerId: string;
   developerId: string;
-  applicationId?: string;
+  application?: { id: string; dailyQuota: number };
   userId?: string;
-  quota: () => Promise<{ subject: QuotaSubject; dailyQuota: number }>;
 }
 
 const API_KEY_PREFIX = 'pk_';
 const CHALLENGE = 'Bearer realm="portico"';
 
 const deny = (status: number, code: number, msg: string, headers: Record<string, string> = {}): GatewayDecision => ({ status, code, msg, headers });
-const invalid = (msg: string) => deny(401, 1101, msg, { 'WWW-Authenticate': `${CHALLENGE}, error="invalid_token"` });
+const invalid = (msg: string) => deny(401, BUSINESS_CODES.invalid, msg, { 'WWW-Authenticate': `${CHALLENGE}, error="invalid_token"` });
 
 /** The path as the upstream resolves it (dot segments removed), for the product match. */
 function normalizedPath(uri: string): string {
@@ -55,15 +55,9 @@ export function createGatewayCheck(ctx: AppContext, deps: {
 }) {
   const { cache } = deps;
 
-  /** A consumer's quota for key and AK/SK calls: its own, or the setting's. */
-  const consumerQuota = (consumerId: string) => async () => {
-    const own = (await cache.consumer(consumerId))?.dailyQuota;
-    return { subject: { kind: 'consumer' as const, id: consumerId }, dailyQuota: own ?? (await deps.settings.get()).consumerDailyQuota };
-  };
-
   async function keyCaller(owner: { consumerId: string; accountId: string }): Promise<Caller | GatewayDecision> {
-    if (!(await deps.accounts.isActive(owner.accountId))) return deny(403, 1200, 'the account that owns this credential is banned or not active');
-    return { consumerId: owner.consumerId, developerId: owner.accountId, quota: consumerQuota(owner.consumerId) };
+    if (!(await deps.accounts.isActive(owner.accountId))) return deny(403, BUSINESS_CODES.refused, 'the account that owns this credential is banned or not active');
+    return { consumerId: owner.consumerId, developerId: owner.accountId };
   }
 
   /** The caller behind the request's credential, or the refusal. */
@@ -85,18 +79,16 @@ export function createGatewayCheck(ctx: AppContext, deps: {
       const owner = await cache.apiKeyOwner(apiKey);
       return owner ? keyCaller(owner) : invalid('unknown API key');
     }
-    if (!bearer) return deny(401, 1102, 'a credential is required: a bearer token, an API key or an SDK-HMAC-SHA256 signature', { 'WWW-Authenticate': CHALLENGE });
+    if (!bearer) return deny(401, BUSINESS_CODES.missing, 'a credential is required: a bearer token, an API key or an SDK-HMAC-SHA256 signature', { 'WWW-Authenticate': CHALLENGE });
     const check = await deps.verifyAccessToken(bearer, { audience: ctx.config.apiAudience });
     if (check.status === 'invalid') return invalid('the token is invalid, expired or revoked');
-    if (check.status === 'refused') return deny(403, 1200, check.reason === 'suspended' ? 'the application is suspended' : 'the account is banned or not active');
+    if (check.status === 'refused') return deny(403, BUSINESS_CODES.refused, check.reason === 'suspended' ? 'the application is suspended' : 'the account is banned or not active');
     const { payload, client } = check;
     const consumerId = typeof payload.consumer_id === 'string' ? payload.consumer_id : client.consumerId;
     if (!consumerId || !client.accountId || !client.applicationId || !client.dailyQuota) return invalid('the token belongs to no application');
-    const { applicationId, dailyQuota } = client;
     return {
-      consumerId, developerId: client.accountId, applicationId,
+      consumerId, developerId: client.accountId, application: { id: client.applicationId, dailyQuota: client.dailyQuota },
       ...(payload.sub !== payload.client_id ? { userId: String(payload.sub) } : {}),
-      quota: async () => ({ subject: { kind: 'application', id: applicationId }, dailyQuota }),
     };
   }
 
@@ -109,20 +101,22 @@ export function createGatewayCheck(ctx: AppContext, deps: {
     const caller = await identify(request);
     if ('code' in caller) return caller;
     const product = await productOf(request);
-    if (!product) return deny(403, 1300, 'no product serves this path');
-    if (!(await cache.consumer(caller.consumerId))?.approvedProducts.has(product.id)) {
-      return deny(403, 1300, `no approved subscription to ${product.slug}`);
-    }
-    const { subject, dailyQuota } = await caller.quota();
+    if (!product) return deny(403, BUSINESS_CODES.noSubscription, 'no product serves this path');
+    const grants = await cache.consumer(caller.consumerId);
+    if (!grants?.approvedProducts.has(product.id)) return deny(403, BUSINESS_CODES.noSubscription, `no approved subscription to ${product.slug}`);
+    // Token calls count against the application, key and AK/SK calls against the consumer (its own quota, or the setting's).
+    const { subject, dailyQuota }: { subject: QuotaSubject; dailyQuota: number } = caller.application
+      ? { subject: { kind: 'application', id: caller.application.id }, dailyQuota: caller.application.dailyQuota }
+      : { subject: { kind: 'consumer', id: caller.consumerId }, dailyQuota: grants.dailyQuota ?? (await deps.settings.get()).consumerDailyQuota };
     const decision = await deps.usage.consume(subject, dailyQuota);
     const limits = quotaHeaders(decision, ctx.clock.now());
-    if (!decision.allowed) return deny(429, 1400, `the daily quota of ${dailyQuota} calls is used up`, limits);
+    if (!decision.allowed) return deny(429, BUSINESS_CODES.quotaUsedUp, `the daily quota of ${dailyQuota} calls is used up`, limits);
     return {
-      status: 200, code: 1000, msg: 'ok',
+      status: 200, code: BUSINESS_CODES.success, msg: 'ok',
       headers: {
         'X-Portico-Consumer': caller.consumerId,
         'X-Portico-Developer': caller.developerId,
-        ...(caller.applicationId ? { 'X-Portico-Application': caller.applicationId } : {}),
+        ...(caller.application ? { 'X-Portico-Application': caller.application.id } : {}),
         ...(caller.userId ? { 'X-Portico-User': caller.userId } : {}),
         'X-Portico-Product': product.slug,
         ...limits,

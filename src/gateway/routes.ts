@@ -2,6 +2,7 @@ import type Router from '@koa/router';
 import type Koa from 'koa';
 import type { AppContext } from '../context.js';
 import { safeEqual } from '../crypto/tokens.js';
+import { answerBusiness, BUSINESS_CODES } from '../http/business.js';
 import type { GatewayCheck } from './check.js';
 
 export const GATEWAY_CHECK_PATH = '/gateway/check';
@@ -18,14 +19,9 @@ export function mountGatewayRoutes(router: Router, ctx: AppContext, check: Gatew
 
   // `/gateway/check/<original path>` too: Envoy's ext_authz puts the original path after its prefix.
   router.all([GATEWAY_CHECK_PATH, `${GATEWAY_CHECK_PATH}/*originalPath`], async (koaCtx: Koa.Context) => {
-    const answer = (status: number, code: number, msg: string, headers: Record<string, string> = {}) => {
-      koaCtx.status = status;
-      koaCtx.set({ ...headers, 'Cache-Control': 'no-store' });
-      koaCtx.body = { code, msg };
-    };
     const { headers } = koaCtx.req;
     if (secret && !safeEqual(String(first(headers['x-gateway-secret']) ?? ''), secret)) {
-      return answer(401, 1101, 'the X-Gateway-Secret header is missing or wrong');
+      return answerBusiness(koaCtx, 401, BUSINESS_CODES.invalid, 'the X-Gateway-Secret header is missing or wrong');
     }
     try {
       const decision = await check({
@@ -34,11 +30,11 @@ export function mountGatewayRoutes(router: Router, ctx: AppContext, check: Gatew
         host: first(headers['x-forwarded-host']) ?? first(headers.host) ?? '',
         headers,
       });
-      answer(decision.status, decision.code, decision.msg, decision.headers);
+      answerBusiness(koaCtx, decision.status, decision.code, decision.msg, {}, decision.headers);
     } catch (err) {
       // Nothing is allowed without a decision; the gateway may retry.
       ctx.log.error({ err }, 'gateway check failed');
-      answer(503, 1500, 'the check could not be made; try again');
+      answerBusiness(koaCtx, 503, BUSINESS_CODES.unavailable, 'the check could not be made; try again');
     }
   });
 }

@@ -2,7 +2,7 @@ import type Router from '@koa/router';
 import type Koa from 'koa';
 import { z } from 'zod';
 import type { AppServices } from '../app.js';
-import { RAISE_FROM_PERCENT } from '../applications/quota-requests.js';
+import { raiseFigures } from '../applications/quota-requests.js';
 import { createApplicationBody, quotaRequestBody, updateApplicationBody } from '../applications/schemas.js';
 import { ownerOf, sessionOf } from '../http/session.js';
 import { idParams, validate } from '../http/validate.js';
@@ -25,10 +25,7 @@ const editForm = withRedirectLines(updateApplicationBody);
 const EDIT_FIELDS = ['name', 'redirectUris'];
 
 /** The raise form's texts as the API's body (the quota is a number there). */
-const quotaForm = z.preprocess((input) => {
-  const { dailyQuota, ...rest } = input as Record<string, string | undefined>;
-  return { ...rest, dailyQuota: dailyQuota === undefined ? undefined : Number(dailyQuota) };
-}, quotaRequestBody);
+const quotaForm = quotaRequestBody.extend({ dailyQuota: z.coerce.number().pipe(quotaRequestBody.shape.dailyQuota) });
 
 const EVENT_LABELS: Record<string, string> = {
   'application.created': 'Created',
@@ -76,10 +73,10 @@ export function mountConsoleApplicationPages(router: Router, services: AppServic
       applications.quotaRequests.listOwned(accountId, id, { limit: 20 }),
       applications.events(accountId, id, { limit: 50 }),
     ]);
+    const figures = raiseFigures(usage.dailyQuota, usage.today);
     await pages.render(koaCtx, 'console-application', {
       title: app.name, app, consumer, usage, chart: usageChartSvg(usage),
-      // Rounded down, as the raise rule compares exactly (79.99 % is not 80 %).
-      share: (Math.floor((usage.today * 1000) / usage.dailyQuota) / 10).toFixed(1), raiseFrom: Math.ceil((usage.dailyQuota * RAISE_FROM_PERCENT) / 100),
+      share: figures.share.toFixed(1), raiseFrom: figures.threshold,
       quotaRequests: quotaRequests.items, pendingRequest: quotaRequests.items.find((r) => r.status === 'pending'),
       history: history.items.map(describeEvent), values: {}, ...extra,
     }, status);

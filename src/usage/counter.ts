@@ -59,14 +59,16 @@ interface Slot {
 }
 
 export const utcDay = (at: Date) => at.toISOString().slice(0, 10);
-/** utcDay for the hot path: the day's string is made once and kept until the next UTC midnight. */
-let dayCache = { day: '', until: 0 };
-function currentDay(at: Date): string {
+/** The UTC day of `at` and its end, for the hot path: made once and kept until the next UTC midnight. */
+let dayCache = { day: '', start: 0, end: 0 };
+function currentDay(at: Date): { day: string; end: number } {
   const ms = at.getTime();
-  if (ms >= dayCache.until || ms < dayCache.until - 86_400_000) dayCache = { day: utcDay(at), until: Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), at.getUTCDate() + 1) };
-  return dayCache.day;
+  if (ms >= dayCache.end || ms < dayCache.start) {
+    const start = Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), at.getUTCDate());
+    dayCache = { day: utcDay(at), start, end: start + 86_400_000 };
+  }
+  return dayCache;
 }
-const nextUtcMidnight = (at: Date) => new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), at.getUTCDate() + 1));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -95,10 +97,15 @@ export function createUsageCounter(ctx: AppContext, options: CounterOptions = {}
     const slot = slots.get(slotName({ kind: payload.kind as UsageSubjectKind, id: String(payload.id), day: String(payload.day) }));
     if (!slot) return;
     slot.tail = true;
-    slot.toRelease += slot.held;
-    slot.held = 0;
+    dropHeld(slot);
     void flush();
   });
+
+  /** Gives this node's unused units back (at the next report). */
+  function dropHeld(slot: Slot): void {
+    slot.toRelease += slot.held;
+    slot.held = 0;
+  }
 
   function slotFor(subject: QuotaSubject, day: string, quota: number, now: number): Slot {
     const key = { kind: subject.kind, id: subject.id, day };
@@ -111,8 +118,7 @@ export function createUsageCounter(ctx: AppContext, options: CounterOptions = {}
     if (slot.quota !== quota) {
       // A changed quota: units held under the old one go back, the next call reserves anew, and
       // the one-unit-at-a-time mode of the old limit ends.
-      slot.toRelease += slot.held;
-      slot.held = 0;
+      dropHeld(slot);
       slot.exhaustedAt = undefined;
       slot.tail = false;
       slot.releaseAskedAt = undefined;
@@ -206,10 +212,7 @@ export function createUsageCounter(ctx: AppContext, options: CounterOptions = {}
     const batch: Array<{ slot: Slot; report: CounterReport }> = [];
     for (const [name, slot] of slots) {
       const idle = slot.reserving === undefined && (releaseAll || slot.key.day !== today || now - slot.lastUseAt > IDLE_MS);
-      if (idle) {
-        slot.toRelease += slot.held;
-        slot.held = 0;
-      }
+      if (idle) dropHeld(slot);
       if (slot.used > 0 || slot.toRelease > 0) {
         batch.push({ slot, report: { ...slot.key, used: slot.used, released: slot.toRelease } });
         slot.reporting += slot.used + slot.toRelease;
@@ -266,12 +269,13 @@ export function createUsageCounter(ctx: AppContext, options: CounterOptions = {}
     /** Counts one call if the subject's daily quota allows it. */
     async consume(subject: QuotaSubject, quota: number): Promise<QuotaDecision> {
       const at = ctx.clock.now();
-      if (!ctx.config.usageCounting) return { allowed: true, limit: quota, remaining: quota, resetAt: nextUtcMidnight(at) };
+      const { day, end } = currentDay(at);
+      if (!ctx.config.usageCounting) return { allowed: true, limit: quota, remaining: quota, resetAt: new Date(end) };
       const now = Date.now();
-      const slot = slotFor(subject, currentDay(at), quota, now);
+      const slot = slotFor(subject, day, quota, now);
       slot.lastUseAt = now;
       const decision = (allowed: boolean): QuotaDecision => ({
-        allowed, limit: quota, resetAt: nextUtcMidnight(at),
+        allowed, limit: quota, resetAt: new Date(end),
         remaining: Math.max(0, quota - slot.syncedTotal + slot.held),
       });
       for (;;) {

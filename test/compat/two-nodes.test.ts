@@ -1,46 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { ADMIN, TEST_SECRET } from '../support/constants.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { ADMIN } from '../support/constants.js';
+import { callsSplitBetweenNodes, onPostgres, startTwoNodes, type TwoNodes } from '../support/cluster.js';
 import { apiClient } from '../support/http.js';
-import { spawnPortico, type PorticoProcess } from '../support/process.js';
 
-// Two server processes can share only a PostgreSQL database (the embedded one is locked to one).
-const onPostgres = process.env.DATABASE_URL ? describe : describe.skip;
-
-let database: TestDatabase;
-let nodes: PorticoProcess[] = [];
+let cluster: TwoNodes | undefined;
 let urls: string[] = [];
 beforeAll(async () => {
   if (!process.env.DATABASE_URL) return;
-  database = await createTestDatabase();
-  // One issuer for both nodes, as behind one load balancer: a token of one is valid on the other.
-  const env = {
-    ...database.env, PORT: '0', PORTICO_SECRET: TEST_SECRET, ISSUER: 'http://localhost:39872',
-    PORTICO_ADMIN_USERNAME: ADMIN.username, PORTICO_ADMIN_PASSWORD: ADMIN.password,
-  };
-  // One after the other: the first creates the admin account.
-  nodes = [spawnPortico(env)];
-  await nodes[0]!.ready;
-  nodes.push(spawnPortico(env));
-  urls = await Promise.all(nodes.map((n) => n.ready));
+  cluster = await startTwoNodes('http://localhost:39872');
+  urls = cluster.urls;
 });
-afterAll(async () => {
-  await Promise.all(nodes.map((n) => n.stop()));
-  await database?.drop();
-});
-
-/** Runs `count` calls, `concurrency` at a time, the i-th on node i % 2; returns the statuses. */
-async function callsSplitBetweenNodes(count: number, concurrency: number, call: (url: string) => Promise<number>): Promise<number[]> {
-  const statuses: number[] = [];
-  let next = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < count) {
-      const i = next++;
-      statuses[i] = await call(urls[i % 2]!);
-    }
-  }));
-  return statuses;
-}
+afterAll(async () => { await cluster?.stop(); });
 
 /** A developer with an application and its /openapi/v1 token, made on the first node. */
 async function merchant(username: string) {
@@ -69,10 +39,10 @@ onPostgres('two nodes on one database', () => {
 
     const call = (url: string) => fetch(`${url}/openapi/v1/me`, { headers: { authorization: `Bearer ${token}` } })
       .then(async (res) => { await res.arrayBuffer(); return res.status; });
-    const statuses = await callsSplitBetweenNodes(5_000, 16, call);
+    const statuses = await callsSplitBetweenNodes(urls, { to: 5_000 }, 16, call);
     expect(statuses.filter((s) => s === 200)).toHaveLength(5_000);
 
-    const over = await callsSplitBetweenNodes(20, 4, call);
+    const over = await callsSplitBetweenNodes(urls, { to: 20 }, 4, call);
     expect(over).toEqual(Array(20).fill(429));
 
     // Both nodes reported every call: the usage endpoint of either shows 5,000 for today.

@@ -1,14 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { ADMIN, TEST_SECRET } from '../support/constants.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { ADMIN } from '../support/constants.js';
+import { callsSplitBetweenNodes, onPostgres, startTwoNodes, type TwoNodes } from '../support/cluster.js';
 import { apiClient, type ApiClient } from '../support/http.js';
-import { spawnPortico, type PorticoProcess } from '../support/process.js';
 
-// Two server processes can share only a PostgreSQL database (the embedded one is locked to one).
-const onPostgres = process.env.DATABASE_URL ? describe : describe.skip;
-
-let database: TestDatabase;
-let nodes: PorticoProcess[] = [];
+let cluster: TwoNodes | undefined;
 let urls: string[] = [];
 let first: ApiClient;
 let admin: string;
@@ -16,25 +11,15 @@ let productId: string;
 
 beforeAll(async () => {
   if (!process.env.DATABASE_URL) return;
-  database = await createTestDatabase();
-  const env = {
-    ...database.env, PORT: '0', PORTICO_SECRET: TEST_SECRET, ISSUER: 'http://localhost:39873',
-    PORTICO_ADMIN_USERNAME: ADMIN.username, PORTICO_ADMIN_PASSWORD: ADMIN.password,
-  };
-  nodes = [spawnPortico(env)];
-  await nodes[0]!.ready; // the first creates the admin account
-  nodes.push(spawnPortico(env));
-  urls = await Promise.all(nodes.map((n) => n.ready));
+  cluster = await startTwoNodes('http://localhost:39873');
+  urls = cluster.urls;
   first = apiClient(urls[0]!);
   admin = (await first.post('/api/v1/auth/login', ADMIN)).body.token;
   productId = (await first.post('/api/v1/admin/products', {
     slug: 'cluster-model', name: 'Cluster model', type: 'model', category: 'text', description: '', overview: '', guide: '', sampleRequests: [], routePrefix: '/cluster/model',
   }, { token: admin })).body.id;
 });
-afterAll(async () => {
-  await Promise.all(nodes.map((n) => n.stop()));
-  await database?.drop();
-});
+afterAll(async () => { await cluster?.stop(); });
 
 /** A developer subscribed to the product, with an API key and an application's token, made on the first node. */
 async function caller(username: string) {
@@ -97,19 +82,10 @@ onPostgres('/gateway/check on two nodes of one database', () => {
 
   it('allows exactly the 5,000 calls of a development application split between the nodes', async () => {
     const { token } = await caller('cluster-quota');
-    let next = 0;
-    const statuses: number[] = [];
-    const call = async (count: number) => {
-      while (next < count) {
-        const i = next++;
-        const res = await fetch(`${urls[i % 2]}/gateway/check`, { headers: { Authorization: `Bearer ${token}`, 'X-Forwarded-Uri': '/cluster/model/v1' } });
-        await res.arrayBuffer();
-        statuses[i] = res.status;
-      }
-    };
-    await Promise.all(Array.from({ length: 16 }, () => call(5_000)));
+    const call = (url: string) => fetch(`${url}/gateway/check`, { headers: { Authorization: `Bearer ${token}`, 'X-Forwarded-Uri': '/cluster/model/v1' } })
+      .then(async (res) => { await res.arrayBuffer(); return res.status; });
+    const statuses = await callsSplitBetweenNodes(urls, { to: 5_000 }, 16, call);
     expect(statuses.filter((s) => s === 200)).toHaveLength(5_000);
-    await Promise.all(Array.from({ length: 4 }, () => call(5_020)));
-    expect(statuses.slice(5_000)).toEqual(Array(20).fill(429));
+    expect(await callsSplitBetweenNodes(urls, { from: 5_000, to: 5_020 }, 4, call)).toEqual(Array(20).fill(429));
   }, 120_000);
 });
