@@ -1,3 +1,4 @@
+import type { RequestListener } from 'node:http';
 import Router from '@koa/router';
 import Koa from 'koa';
 import mount from 'koa-mount';
@@ -31,19 +32,11 @@ import { mountApplicationAdminRoutes } from './applications/admin-routes.js';
 import { mountSettingsRoutes } from './settings/routes.js';
 import { mountCompatRoutes } from './compat/routes.js';
 import { createGatewayCheck } from './gateway/check.js';
-import { GATEWAY_CHECK_PATH, mountGatewayRoutes } from './gateway/routes.js';
+import { gatewayListener, isGatewayCheck } from './gateway/routes.js';
+import { securityHeaders } from './http/security-headers.js';
 import { mountCatalogAdminRoutes, mountCatalogRoutes } from './catalog/routes.js';
 import { mountConsumerAdminRoutes, mountConsumerRoutes } from './consumers/routes.js';
 import { mountSubscriptionAdminRoutes, mountSubscriptionRoutes } from './subscriptions/routes.js';
-
-function securityHeaders(): Koa.Middleware {
-  return async function setSecurityHeaders(ctx, next) {
-    ctx.set('X-Content-Type-Options', 'nosniff');
-    ctx.set('Referrer-Policy', 'no-referrer');
-    if (ctx.path.startsWith('/api/')) ctx.set('Cache-Control', 'no-store');
-    await next();
-  };
-}
 
 export type AppServices = Services & { applications: ApplicationService };
 
@@ -55,16 +48,15 @@ export interface OidcParts { provider: Provider; revokedGrants: RevokedGrants; v
 /** Method and path of every route the app's routers serve (the OpenAPI test compares the document with it). */
 export type RouteTable = Array<{ method: string; path: string }>;
 
-/** Builds the Koa app: shared middleware, then each domain's routes, the provider last. */
-export function buildApp(ctx: AppContext, services: AppServices, oidc: OidcParts): { app: Koa; routes: RouteTable } {
+/**
+ * Builds the request listener: /gateway/check served directly, everything else by the Koa app
+ * (shared middleware, then each domain's routes, the provider last).
+ */
+export function buildApp(ctx: AppContext, services: AppServices, oidc: OidcParts): { listener: RequestListener; routes: RouteTable } {
   const { provider } = oidc;
   const app = new Koa({ proxy: ctx.config.trustProxy, keys: ctx.keys.cookie });
   // Every error is answered by problemResponses; what still reaches Koa is a broken socket.
   app.on('error', (err: Error) => ctx.log.debug({ err: { message: err.message } }, 'connection error'));
-
-  // The hot path: first, before any other router's matching.
-  const gatewayRoutes = new Router();
-  mountGatewayRoutes(gatewayRoutes, ctx, createGatewayCheck(ctx, { ...services, cache: services.gatewayCache, verifyAccessToken: oidc.verifyAccessToken }));
 
   const catalog: RouteCatalog = [];
   const publicRoutes = new Router();
@@ -108,7 +100,7 @@ export function buildApp(ctx: AppContext, services: AppServices, oidc: OidcParts
   mountSubscriptionAdminRoutes(adminApi, services.subscriptions);
   mountConsumerAdminRoutes(adminApi, services.consumers);
 
-  app.use(requestContext(ctx.log, (path) => path.startsWith(GATEWAY_CHECK_PATH)));
+  app.use(requestContext(ctx.log));
   app.use(async function tokenEndpointAlias(koaCtx, next) {
     // Before any body parsing: the provider reads the form itself. It accepts the secret in the
     // Basic header or in the form for every secret-based client, which is what the alias promises.
@@ -120,7 +112,7 @@ export function buildApp(ctx: AppContext, services: AppServices, oidc: OidcParts
   const parseJson = jsonBody();
   // Only the management API takes JSON; protocol endpoints parse their own bodies.
   app.use((koaCtx, next) => (koaCtx.path.startsWith('/api/') ? parseJson(koaCtx, next) : next()));
-  for (const router of [gatewayRoutes, publicRoutes, pageRoutes, developerRoutes, adminRoutes]) {
+  for (const router of [publicRoutes, pageRoutes, developerRoutes, adminRoutes]) {
     app.use(router.routes());
     app.use(router.allowedMethods());
   }
@@ -131,7 +123,11 @@ export function buildApp(ctx: AppContext, services: AppServices, oidc: OidcParts
   // Last: oidc-provider answers its own routes (discovery, /oauth2/*) and passes the rest on.
   app.use(atIssuerOrigin(ctx.issuer));
   app.use(mount(provider));
-  const routes = [gatewayRoutes, publicRoutes, pageRoutes, developerRoutes, adminRoutes, compatRoutes, protocolRoutes]
+  const routes = [publicRoutes, pageRoutes, developerRoutes, adminRoutes, compatRoutes, protocolRoutes]
     .flatMap((router) => router.stack.flatMap((layer) => layer.methods.filter((m) => m !== 'HEAD').map((method) => ({ method, path: String(layer.path) }))));
-  return { app, routes };
+  const koa = app.callback();
+  // The hot path, asked on every API call, before Koa.
+  const gateway = gatewayListener(ctx, createGatewayCheck(ctx, { ...services, cache: services.gatewayCache, verifyAccessToken: oidc.verifyAccessToken }));
+  const listener: RequestListener = (req, res) => (isGatewayCheck(req.url ?? '') ? gateway(req, res) : koa(req, res));
+  return { listener, routes };
 }

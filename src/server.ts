@@ -83,8 +83,8 @@ export async function startPortico(options: StartOptions = {}): Promise<RunningP
   }
   const applications = createApplicationService(context, { ...services, validateClient: clientValidator(provider) });
   const verifyAccessToken = createAccessTokenVerifier(context, { ...services, signingKeys, revokedGrants });
-  const { app, routes } = buildApp(context, { ...services, applications }, { provider, revokedGrants, verifyAccessToken });
-  handler = app.callback();
+  const { listener, routes } = buildApp(context, { ...services, applications }, { provider, revokedGrants, verifyAccessToken });
+  handler = listener;
 
   const sweep = setInterval(() => {
     services.sessions.sweepExpired().catch((err) => log.warn({ err }, 'session sweep failed'));

@@ -1,11 +1,19 @@
-import type Router from '@koa/router';
-import type Koa from 'koa';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppContext } from '../context.js';
 import { safeEqual } from '../crypto/tokens.js';
-import { answerBusiness, BUSINESS_CODES } from '../http/business.js';
+import { BUSINESS_CODES } from '../http/business.js';
+import { requestIdOf } from '../http/request-context.js';
+import { SECURITY_HEADERS } from '../http/security-headers.js';
 import type { GatewayCheck } from './check.js';
 
 export const GATEWAY_CHECK_PATH = '/gateway/check';
+
+/** `/gateway/check`, `/gateway/check?…` and `/gateway/check/<original path>` (Envoy's ext_authz puts the path after its prefix). */
+export function isGatewayCheck(url: string): boolean {
+  if (!url.startsWith(GATEWAY_CHECK_PATH)) return false;
+  const next = url.charAt(GATEWAY_CHECK_PATH.length);
+  return next === '' || next === '/' || next === '?';
+}
 
 const first = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
 
@@ -13,28 +21,50 @@ const first = (value: string | string[] | undefined) => (Array.isArray(value) ? 
  * `/gateway/check`, any method: forward-auth (nginx `auth_request`, Traefik `forwardAuth`, Envoy
  * `ext_authz`). The original request comes from the X-Forwarded-* / X-Original-* headers, read
  * here whatever TRUST_PROXY says: the gateway is the caller.
+ *
+ * Served by Node's request listener itself, ahead of Koa: it is asked on every API call, reads no
+ * body and sets no cookie, and Koa's context, router and middleware cost more than the check.
  */
-export function mountGatewayRoutes(router: Router, ctx: AppContext, check: GatewayCheck): void {
+export function gatewayListener(ctx: AppContext, check: GatewayCheck): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   const secret = ctx.config.gatewaySecret;
 
-  // `/gateway/check/<original path>` too: Envoy's ext_authz puts the original path after its prefix.
-  router.all([GATEWAY_CHECK_PATH, `${GATEWAY_CHECK_PATH}/*originalPath`], async (koaCtx: Koa.Context) => {
-    const { headers } = koaCtx.req;
+  function answer(req: IncomingMessage, res: ServerResponse, requestId: string, status: number, code: number, msg: string, headers: Record<string, string> = {}): void {
+    const body = JSON.stringify({ code, msg });
+    res.writeHead(status, {
+      ...headers, ...SECURITY_HEADERS, 'Cache-Control': 'no-store', 'X-Request-Id': requestId,
+      'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body),
+    });
+    res.end(req.method === 'HEAD' ? undefined : body);
+  }
+
+  async function decide(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
+    const { headers } = req;
     if (secret && !safeEqual(String(first(headers['x-gateway-secret']) ?? ''), secret)) {
-      return answerBusiness(koaCtx, 401, BUSINESS_CODES.invalid, 'the X-Gateway-Secret header is missing or wrong');
+      return answer(req, res, requestId, 401, BUSINESS_CODES.invalid, 'the X-Gateway-Secret header is missing or wrong');
     }
     try {
       const decision = await check({
-        method: first(headers['x-forwarded-method']) ?? first(headers['x-original-method']) ?? koaCtx.method,
-        uri: first(headers['x-forwarded-uri']) ?? first(headers['x-original-uri']) ?? (koaCtx.url.slice(GATEWAY_CHECK_PATH.length) || '/'),
+        method: first(headers['x-forwarded-method']) ?? first(headers['x-original-method']) ?? req.method ?? 'GET',
+        uri: first(headers['x-forwarded-uri']) ?? first(headers['x-original-uri']) ?? (req.url!.slice(GATEWAY_CHECK_PATH.length) || '/'),
         host: first(headers['x-forwarded-host']) ?? first(headers.host) ?? '',
         headers,
       });
-      answerBusiness(koaCtx, decision.status, decision.code, decision.msg, {}, decision.headers);
+      answer(req, res, requestId, decision.status, decision.code, decision.msg, decision.headers);
     } catch (err) {
       // Nothing is allowed without a decision; the gateway may retry.
-      ctx.log.error({ err }, 'gateway check failed');
-      answerBusiness(koaCtx, 503, BUSINESS_CODES.unavailable, 'the check could not be made; try again');
+      ctx.log.error({ err, requestId }, 'gateway check failed');
+      answer(req, res, requestId, 503, BUSINESS_CODES.unavailable, 'the check could not be made; try again');
     }
-  });
+  }
+
+  return async function serveGatewayCheck(req, res) {
+    const requestId = requestIdOf(first(req.headers['x-request-id']));
+    const started = process.hrtime.bigint();
+    await decide(req, res, requestId);
+    // Thousands a second: the access line would cost more than the check, so it is debug only.
+    if (ctx.log.isLevelEnabled('debug')) {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      ctx.log.debug({ requestId, method: req.method, route: GATEWAY_CHECK_PATH, status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request');
+    }
+  };
 }

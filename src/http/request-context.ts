@@ -4,15 +4,13 @@ import type { Logger } from 'pino';
 
 const INCOMING_ID = /^[A-Za-z0-9._-]{8,128}$/;
 
-/**
- * Request id (kept from X-Request-Id when sane), a child logger made on first use, and one
- * access-log line: at debug level for `quiet` paths (the gateway check, thousands a second, where
- * the line would cost more than the check itself), at info for the rest.
- */
-export function requestContext(log: Logger, quiet: (path: string) => boolean = () => false): Koa.Middleware {
+/** The caller's X-Request-Id when it is sane, else a new one. */
+export const requestIdOf = (incoming: string | undefined): string => (incoming && INCOMING_ID.test(incoming) ? incoming : randomUUID());
+
+/** Request id (kept from X-Request-Id when sane), a child logger made on first use, and one access-log line. */
+export function requestContext(log: Logger): Koa.Middleware {
   return async function tagAndLogRequest(ctx, next) {
-    const incoming = ctx.get('X-Request-Id');
-    const requestId = INCOMING_ID.test(incoming) ? incoming : randomUUID();
+    const requestId = requestIdOf(ctx.get('X-Request-Id'));
     ctx.state.requestId = requestId;
     let child: Logger | undefined;
     Object.defineProperty(ctx.state, 'log', { get: () => (child ??= log.child({ requestId })), enumerable: true });
@@ -21,12 +19,11 @@ export function requestContext(log: Logger, quiet: (path: string) => boolean = (
     try {
       await next();
     } finally {
-      const level = quiet(ctx.path) ? 'debug' : 'info';
-      if (log.isLevelEnabled(level)) {
+      if (log.isLevelEnabled('info')) {
         // The route template, never the raw path: paths may carry ids, query strings may carry secrets.
         const route = (ctx as { _matchedRoute?: string })._matchedRoute ?? 'unmatched';
         const ms = Number(process.hrtime.bigint() - started) / 1e6;
-        log[level]({ requestId, method: ctx.method, route, status: ctx.status, ms: Math.round(ms * 10) / 10 }, 'request');
+        log.info({ requestId, method: ctx.method, route, status: ctx.status, ms: Math.round(ms * 10) / 10 }, 'request');
       }
     }
   };

@@ -56,6 +56,8 @@ interface Slot {
   exhaustedAt?: number;
   releaseAskedAt?: number;
   reserving?: Promise<number>;
+  /** The reservation under way was made ahead of need (it does not ask other nodes). */
+  reservingAhead?: boolean;
 }
 
 export const utcDay = (at: Date) => at.toISOString().slice(0, 10);
@@ -89,8 +91,8 @@ export function createUsageCounter(ctx: AppContext, options: CounterOptions = {}
   const nodeId = randomUUID();
   const slots = new Map<string, Slot>();
   const slotName = (key: CounterKey) => `${key.kind}:${key.id}:${key.day}`;
-  /** Database round trips, for metrics and for the tests that hold the counter to its promise. */
-  const stats = { reservations: 0, reports: 0 };
+  /** Database round trips and calls that had to wait for one, for metrics and for the tests that hold the counter to its promise. */
+  const stats = { reservations: 0, reports: 0, waits: 0 };
 
   const ready = ctx.bus.subscribe(TOPIC, (payload) => {
     if (payload.node === nodeId) return;
@@ -127,8 +129,11 @@ export function createUsageCounter(ctx: AppContext, options: CounterOptions = {}
     return slot;
   }
 
-  /** Reserves units under `quota` (the slot's when the reservation started); returns how many. */
-  async function reserve(slot: Slot, quota: number): Promise<number> {
+  /**
+   * Reserves units under `quota` (the slot's when the reservation started); returns how many.
+   * `ahead`: reserved before the chunk runs out, so it never asks other nodes for their units.
+   */
+  async function reserve(slot: Slot, quota: number, ahead: boolean): Promise<number> {
     const now = Date.now();
     slot.chunk = now - slot.lastReserveAt < 1_000 ? Math.min(chunkMax, slot.chunk * 2) : now - slot.lastReserveAt > IDLE_MS ? chunkMin : slot.chunk;
     slot.lastReserveAt = now;
@@ -145,7 +150,7 @@ export function createUsageCounter(ctx: AppContext, options: CounterOptions = {}
       const current = await queries.find(slot.key);
       slot.syncedTotal = current ? current.calls + current.reserved : 0;
       const available = quota - slot.syncedTotal;
-      if (available <= 0) return heldElsewhere(slot, current?.reserved ?? 0) > 0 ? askOthersToRelease(slot, quota) : 0;
+      if (available <= 0) return !ahead && heldElsewhere(slot, current?.reserved ?? 0) > 0 ? askOthersToRelease(slot, quota) : 0;
       want = Math.min(want, share(available));
     }
     return 0;
@@ -185,9 +190,11 @@ export function createUsageCounter(ctx: AppContext, options: CounterOptions = {}
    * One reservation at a time per slot; concurrent calls share what it brings. Units reserved
    * under a quota that changed meanwhile are not served: they go back with the next report.
    */
-  function reserveOnce(slot: Slot): Promise<number> {
+  function reserveOnce(slot: Slot, ahead = false): Promise<number> {
     const quota = slot.quota;
-    slot.reserving ??= reserve(slot, quota)
+    if (slot.reserving) return slot.reserving;
+    slot.reservingAhead = ahead;
+    slot.reserving = reserve(slot, quota, ahead)
       .then((units) => {
         if (slot.quota !== quota) {
           slot.toRelease += units;
@@ -282,10 +289,19 @@ export function createUsageCounter(ctx: AppContext, options: CounterOptions = {}
         if (slot.held > 0) {
           slot.held -= 1;
           slot.used += 1;
+          // The next chunk is reserved while a quarter of this one is left: calls never wait for the database.
+          if (slot.held * 4 < slot.chunk && !slot.reserving && !slot.tail && !closed) {
+            reserveOnce(slot, true).catch((err) => ctx.log.warn({ err }, 'reserving usage ahead failed'));
+          }
           return decision(true);
         }
         // After close nothing is reserved: it could never be given back.
         if (closed || (slot.exhaustedAt !== undefined && now - slot.exhaustedAt < EXHAUSTED_RECHECK_MS)) return decision(false);
+        stats.waits += 1;
+        if (slot.reserving && slot.reservingAhead) {
+          await slot.reserving.catch(() => 0); // it may bring units; if not, a reservation of our own may ask other nodes
+          continue;
+        }
         const quotaAsked = slot.quota;
         const granted = await reserveOnce(slot);
         if (granted === 0 && slot.quota !== quotaAsked) continue; // reserved under an older quota: ask again

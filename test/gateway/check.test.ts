@@ -257,6 +257,41 @@ describe('/gateway/check with hostile input', () => {
   });
 });
 
+describe('the answer of /gateway/check', () => {
+  it('carries the request id, no-store and nosniff, and no body for HEAD', async () => {
+    const res = await fetch(`${server.portico.url}/gateway/check`, { headers: { 'X-Forwarded-Uri': '/gw/models/chat', 'X-API-Key': apiKey, 'X-Request-Id': 'gateway-req-0001' } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-request-id')).toBe('gateway-req-0001');
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect(await res.json()).toEqual({ code: 1000, msg: 'ok' });
+    const generated = await fetch(`${server.portico.url}/gateway/check`, { headers: { 'X-Request-Id': 'bad id' } });
+    expect(generated.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    const head = await fetch(`${server.portico.url}/gateway/check`, { method: 'HEAD', headers: { 'X-Forwarded-Uri': '/gw/models/chat', 'X-API-Key': apiKey } });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('x-portico-product')).toBe('gw-chat');
+    expect(await head.text()).toBe('');
+  });
+
+  it('is only /gateway/check and what lies under it', async () => {
+    const res = await fetch(`${server.portico.url}/gateway/checkout`, { headers: { 'X-API-Key': apiKey } });
+    expect(res.status).toBe(404);
+  });
+
+  it('answers 503 {code: 1500} when it cannot decide (the database is gone)', async () => {
+    const broken = await startTestServer();
+    try {
+      await broken.portico.context.db.destroy();
+      const res = await fetch(`${broken.portico.url}/gateway/check`, { headers: { 'X-Forwarded-Uri': '/x', 'X-API-Key': 'pk_not-cached-anywhere' } });
+      expect(res.status).toBe(503);
+      expect(await res.json()).toEqual({ code: 1500, msg: 'the check could not be made; try again' });
+    } finally {
+      await broken.stop().catch(() => {});
+    }
+  });
+});
+
 describe('signing key rotation', () => {
   it('accepts a token signed with a key another node started with after a rotation', async () => {
     const app = (await server.api.post('/api/v1/applications', { name: 'Rotation app' }, { token: dev.token })).body;

@@ -61,6 +61,18 @@ describe('the daily usage counter', () => {
     expect((await row(s))!.calls).toBe(3000);
   });
 
+  it('reserves the next chunk while a quarter of the current one is left, so a busy subject never waits', async () => {
+    const counter = await node();
+    const s = subject();
+    for (let i = 0; i < 7; i += 1) await counter.consume(s, 100_000); // the first chunk is 8 units; 1 left now
+    // Reserved ahead, before anyone needed it: the second chunk (16) is in the database.
+    const reservedInAll = async () => { const r = await row(s); return r ? r.calls + r.reserved : 0; };
+    for (let i = 0; i < 100 && (await reservedInAll()) !== 8 + 16; i += 1) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(counter.stats.reservations).toBe(2);
+    for (let i = 0; i < 10; i += 1) expect((await counter.consume(s, 100_000)).allowed).toBe(true);
+    expect(counter.stats.waits).toBe(1); // only the very first call waited for the database
+  });
+
   it('allows exactly the quota across three nodes taking calls at once', async () => {
     const nodes = [await node(), await node(), await node()];
     const s = subject();
