@@ -5,6 +5,8 @@ import * as m0003 from './0003_applications.js';
 import * as m0004 from './0004_revoked_grants.js';
 import * as m0005 from './0005_portal.js';
 import * as m0006 from './0006_application_lifecycle.js';
+import * as m0007 from './0007_identity_providers.js';
+import * as m0008 from './0008_organizations.js';
 
 // Listed by hand (not read from the folder) so the same code runs from dist/ and under jest.
 // Files are never edited after landing; a change is a new file added here.
@@ -15,4 +17,6 @@ export const migrations: Record<string, Migration> = {
   '0004_revoked_grants': m0004,
   '0005_portal': m0005,
   '0006_application_lifecycle': m0006,
+  '0007_identity_providers': m0007,
+  '0008_organizations': m0008,
 };

@@ -37,6 +37,9 @@ import { securityHeaders } from './http/security-headers.js';
 import { mountCatalogAdminRoutes, mountCatalogRoutes } from './catalog/routes.js';
 import { mountConsumerAdminRoutes, mountConsumerRoutes } from './consumers/routes.js';
 import { mountSubscriptionAdminRoutes, mountSubscriptionRoutes } from './subscriptions/routes.js';
+import { mountFederationAdminRoutes, mountSsoPages } from './federation/routes.js';
+import { createSsoFlow } from './federation/sso.js';
+import { mountOrganizationRoutes } from './organizations/routes.js';
 
 export type AppServices = Services & { applications: ApplicationService };
 
@@ -70,9 +73,11 @@ export function buildApp(ctx: AppContext, services: AppServices, oidc: OidcParts
   const pageRoutes = new Router();
   pageRoutes.use(htmlErrors());
   pageRoutes.get('/assets/portico.css', serveStylesheet);
-  mountInteractionRoutes(pageRoutes, ctx, provider, services.sessions);
+  const sso = createSsoFlow(ctx, { ...services, provider });
+  mountInteractionRoutes(pageRoutes, ctx, provider, services.sessions, sso);
   const pages = createPageSessions(ctx, services.sessions);
   mountPublicPages(pageRoutes, ctx, services, pages);
+  mountSsoPages(pageRoutes, sso, pages);
   mountConsolePages(pageRoutes, services, pages);
   mountAdminPages(pageRoutes, services, pages);
 
@@ -88,6 +93,7 @@ export function buildApp(ctx: AppContext, services: AppServices, oidc: OidcParts
   mountApplicationRoutes(developerApi, services.applications);
   mountConsumerRoutes(developerApi, services.consumers, services.credentials);
   mountSubscriptionRoutes(developerApi, services.subscriptions);
+  mountOrganizationRoutes(developerApi, services.organizations); // /api/v1/admin/organizations: access decided per organization
 
   const adminRoutes = new Router();
   adminRoutes.use(requireSession(services.sessions), requireAdmin());
@@ -99,6 +105,7 @@ export function buildApp(ctx: AppContext, services: AppServices, oidc: OidcParts
   mountCatalogAdminRoutes(adminApi, services.catalog);
   mountSubscriptionAdminRoutes(adminApi, services.subscriptions);
   mountConsumerAdminRoutes(adminApi, services.consumers);
+  mountFederationAdminRoutes(adminApi, services.federation);
 
   app.use(requestContext(ctx.log));
   app.use(async function tokenEndpointAlias(koaCtx, next) {

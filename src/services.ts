@@ -10,6 +10,9 @@ import { createClientStore } from './oidc/clients.js';
 import { createSubscriptionService } from './subscriptions/service.js';
 import { createUsageCounter } from './usage/counter.js';
 import { createGatewayCache } from './gateway/cache.js';
+import { createFederationService } from './federation/service.js';
+import { createApplicationDirectory } from './applications/directory.js';
+import { createOrganizationService } from './organizations/service.js';
 
 /** The composition root: every domain service, wired once per process. */
 export async function createServices(ctx: AppContext) {
@@ -26,7 +29,9 @@ export async function createServices(ctx: AppContext) {
   // so neither the report delay nor the chunk size can strand units another node needs).
   const usage = createUsageCounter(ctx, ctx.config.databaseUrl ? {} : { flushMs: 1_000, chunkMax: 5_000 });
   const gatewayCache = createGatewayCache(ctx, { credentials });
+  const federation = await createFederationService(ctx, { audit, accounts });
+  const organizations = createOrganizationService(ctx, { audit, accounts, clients, applications: createApplicationDirectory(ctx.db) });
   await Promise.all([clients.ready, usage.ready, gatewayCache.ready]);
-  return { audit, settings, consumers, credentials, accounts, sessions, catalog, subscriptions, clients, usage, gatewayCache };
+  return { audit, settings, consumers, credentials, accounts, sessions, catalog, subscriptions, clients, usage, gatewayCache, federation, organizations };
 }
 export type Services = Awaited<ReturnType<typeof createServices>>;

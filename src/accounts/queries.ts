@@ -6,9 +6,9 @@ import { keysetPage } from '../db/keyset.js';
 /** Statements over `db`: the pool, or a transaction when called with `trx`. */
 export function createAccountQueries(db: Kysely<Database>) {
   return {
-    insert(values: { username: string; email: string | null; passwordHash: string | null; role: AccountRole; status: AccountStatus }) {
+    insert(values: { username: string; email: string | null; emailVerified?: boolean; passwordHash: string | null; role: AccountRole; status: AccountStatus }) {
       return db.insertInto('accounts')
-        .values({ username: values.username, email: values.email, password_hash: values.passwordHash, role: values.role, status: values.status })
+        .values({ username: values.username, email: values.email, email_verified: values.emailVerified, password_hash: values.passwordHash, role: values.role, status: values.status })
         .returningAll()
         .executeTakeFirstOrThrow();
     },

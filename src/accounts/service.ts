@@ -1,11 +1,13 @@
+import { randomBytes } from 'node:crypto';
+import type { Kysely } from 'kysely';
 import { LRUCache } from 'lru-cache';
 import type { AuditService } from '../audit/service.js';
 import type { ConsumerService } from '../consumers/service.js';
 import type { Actor, AppContext } from '../context.js';
 import { hashPassword } from '../crypto/passwords.js';
 import { isUniqueViolation } from '../db/errors.js';
-import type { AccountRole, AccountRow, AccountStatus } from '../db/types.js';
-import { Conflict, NotFound } from '../http/errors.js';
+import type { AccountRole, AccountRow, AccountStatus, Database } from '../db/types.js';
+import { AccountNotActive, Conflict, NotFound } from '../http/errors.js';
 import { toPage, type Cursor } from '../http/pagination.js';
 import { uuid } from '../http/validate.js';
 import type { SettingsService } from '../settings/service.js';
@@ -39,41 +41,86 @@ export async function createAccountService(ctx: AppContext, deps: { audit: Audit
   await ctx.bus.subscribe(ACCOUNT_TOPIC, (payload) => { standing.delete(String(payload.id)); });
   ctx.bus.onReset(() => standing.clear());
 
-  /** Creates an account and its default consumer in one transaction (argon2 runs before it). */
-  async function create(actor: Actor, input: { username: string; password: string; email?: string; role: AccountRole; status: AccountStatus }) {
+  /**
+   * Creates an account and its default consumer in one transaction; `within` adds work to it (the
+   * link of a federated account). Slow work (argon2) is done by the caller, before.
+   */
+  function create(actor: Actor, input: { username: string; passwordHash: string | null; email: string | null; emailVerified?: boolean; role: AccountRole; status: AccountStatus },
+    extra: { details?: Record<string, unknown>; within?: (trx: Kysely<Database>, accountId: string) => Promise<void> } = {}) {
+    return ctx.db.transaction().execute(async (trx) => {
+      const row = await createAccountQueries(trx).insert(input);
+      await deps.consumers.createDefault(trx, row.id);
+      await extra.within?.(trx, row.id);
+      await deps.audit.record(trx, { ...actor, accountId: actor.accountId ?? row.id }, {
+        action: input.role === 'admin' ? 'admin.created' : 'account.registered',
+        targetType: 'account', targetId: row.id, details: { username: row.username, status: row.status, ...extra.details },
+      });
+      return row;
+    });
+  }
+
+  async function createWithPassword(actor: Actor, input: { username: string; password: string; email?: string; role: AccountRole; status: AccountStatus }) {
     if (await accounts.findByUsername(input.username)) throw new Conflict('This username is taken.');
     const passwordHash = await hashPassword(input.password);
     try {
-      return await ctx.db.transaction().execute(async (trx) => {
-        const row = await createAccountQueries(trx).insert({ username: input.username, email: input.email ?? null, passwordHash, role: input.role, status: input.status });
-        await deps.consumers.createDefault(trx, row.id);
-        await deps.audit.record(trx, { ...actor, accountId: actor.accountId ?? row.id }, {
-          action: input.role === 'admin' ? 'admin.created' : 'account.registered',
-          targetType: 'account', targetId: row.id, details: { username: row.username, status: row.status },
-        });
-        return row;
-      });
+      return await create(actor, { username: input.username, email: input.email ?? null, passwordHash, role: input.role, status: input.status });
     } catch (err) {
       if (isUniqueViolation(err)) throw new Conflict('This username is taken.');
       throw err;
     }
   }
 
+  /** `base`, else `base-2`, `base-3`, ...: the first username nobody has (without regard to case). */
+  async function freeUsername(base: string): Promise<string> {
+    for (let n = 1; n <= 50; n += 1) {
+      const candidate = n === 1 ? base : `${base}-${n}`;
+      if (!(await accounts.findByUsername(candidate))) return candidate;
+    }
+    return `${base}-${randomBytes(4).toString('hex')}`;
+  }
+
   return {
     async register(actor: Actor, input: { username: string; password: string; email?: string }): Promise<Account> {
       const { developerApproval } = await deps.settings.get();
       const status = developerApproval === 'manual' ? 'pending' : 'active';
-      return renderAccount(await create(actor, { ...input, role: 'developer', status }));
+      return renderAccount(await createWithPassword(actor, { ...input, role: 'developer', status }));
     },
 
     async createAdmin(actor: Actor, input: { username: string; password: string }): Promise<Account> {
-      return renderAccount(await create(actor, { ...input, role: 'admin', status: 'active' }));
+      return renderAccount(await createWithPassword(actor, { ...input, role: 'admin', status: 'active' }));
     },
 
     /** Creates the admin named by PORTICO_ADMIN_USERNAME/PASSWORD when there is no admin yet. */
     async bootstrapAdmin(admin: { username: string; password: string }): Promise<Account | undefined> {
       if (await accounts.anyAdmin()) return undefined;
       return this.createAdmin({ accountId: null, ip: null, requestId: null }, admin);
+    },
+
+    /**
+     * A federated account (enterprise SSO): active at once, without a password, under the first free
+     * username made from `usernameBase` (at most 56 characters, so a suffix fits); `link` records its
+     * identity in the same transaction. A username taken meanwhile by another request is retried.
+     */
+    async createFederated(actor: Actor, input: { usernameBase: string; email: string | null; emailVerified: boolean; details: Record<string, unknown> },
+      link: (trx: Kysely<Database>, accountId: string) => Promise<void>): Promise<Account> {
+      for (let attempt = 0; ; attempt += 1) {
+        const username = await freeUsername(input.usernameBase);
+        try {
+          const row = await create(actor, { username, email: input.email, emailVerified: input.emailVerified, passwordHash: null, role: 'developer', status: 'active' },
+            { details: input.details, within: link });
+          return renderAccount(row);
+        } catch (err) {
+          if (!isUniqueViolation(err, 'accounts_username_key') || attempt >= 5) throw err;
+        }
+      }
+    },
+
+    /** The account of an id when it is active; AccountNotActive (with the reason) otherwise. */
+    async requireActive(id: string): Promise<Account> {
+      const row = await accounts.findById(id);
+      if (!row) throw new NotFound('account');
+      if (row.status !== 'active') throw new AccountNotActive(row.status, row.status_reason);
+      return renderAccount(row);
     },
 
     /** True when the account exists and is active (served from memory after the first look). */
@@ -87,10 +134,10 @@ export async function createAccountService(ctx: AppContext, deps: { audit: Audit
     },
 
     /** The account of an id when it is active; undefined for any other id (malformed ones included). */
-    async findActive(id: string): Promise<Account | undefined> {
+    async findActive(id: string): Promise<(Account & { emailVerified: boolean }) | undefined> {
       if (!uuid.safeParse(id).success) return undefined;
       const row = await accounts.findById(id);
-      return row?.status === 'active' ? renderAccount(row) : undefined;
+      return row?.status === 'active' ? { ...renderAccount(row), emailVerified: row.email_verified } : undefined;
     },
 
     /** Usernames by account id, for lists that show who owns a record. */

@@ -39,13 +39,16 @@ export function createSessionService(ctx: AppContext, deps: { audit: AuditServic
     },
 
     async login(actor: Actor & { userAgent: string | null }, username: string, password: string) {
-      const account = await this.verifyCredentials(username, password);
+      return this.open(actor, await this.verifyCredentials(username, password));
+    },
 
+    /** A new session for an account already authenticated (password, or enterprise SSO with `details`). */
+    async open(actor: Actor & { userAgent: string | null }, account: Account, details?: Record<string, unknown>) {
       const token = randomToken('pst_');
       const expiresAt = new Date(ctx.clock.now().getTime() + SESSION_TTL_SECONDS * 1000);
       const session = await ctx.db.transaction().execute(async (trx) => {
         const created = await createSessionQueries(trx).insert({ tokenHash: hashToken(token), accountId: account.id, expiresAt, ip: actor.ip, userAgent: actor.userAgent?.slice(0, 500) ?? null });
-        await deps.audit.record(trx, { ...actor, accountId: account.id }, { action: 'session.created', targetType: 'account', targetId: account.id });
+        await deps.audit.record(trx, { ...actor, accountId: account.id }, { action: 'session.created', targetType: 'account', targetId: account.id, details });
         return created;
       });
       return { token, expiresIn: SESSION_TTL_SECONDS, account, csrfToken: csrfTokenOf(session.id), sessionId: session.id };

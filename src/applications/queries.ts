@@ -34,6 +34,9 @@ export function createApplicationQueries(db: Kysely<Database>) {
     findById(id: string) {
       return withClient().where('applications.id', '=', id).executeTakeFirst();
     },
+    namesByIds(ids: string[]) {
+      return ids.length ? db.selectFrom('applications').select(['id', 'name']).where('id', 'in', ids).execute() : Promise.resolve([]);
+    },
     /** Locks the application (not its client) until the transaction ends. */
     findForUpdate(id: string) {
       return withClient().where('applications.id', '=', id).forUpdate('applications').executeTakeFirst();

@@ -18,6 +18,8 @@ export interface AccountsTable {
   status: AccountStatus;
   /** The reason given with a rejection or a ban, shown to the developer. */
   status_reason: string | null;
+  /** True only when an enterprise identity provider vouched for the address. */
+  email_verified: ColumnType<boolean, boolean | undefined, boolean>;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
 }
@@ -226,6 +228,110 @@ export interface SubscriptionsTable {
   updated_at: UpdatedAt;
 }
 
+/** An upstream OpenID provider for enterprise SSO. The client secret is sealed, never stored in plaintext. */
+export interface IdentityProvidersTable {
+  id: Generated<string>;
+  slug: string;
+  name: string;
+  issuer: string;
+  client_id: string;
+  /** Sealed (AES-256-GCM) with the row id as associated data. */
+  sealed_client_secret: string;
+  scopes: Json<string[]>;
+  enabled: ColumnType<boolean, boolean | undefined, boolean>;
+  /** Lower-case domains; empty: any address. */
+  email_domains: Json<string[]>;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+/** The link of an account to a subject at an identity provider: how a federated login finds its account. */
+export interface FederatedIdentitiesTable {
+  provider_id: string;
+  subject: string;
+  account_id: string;
+  created_at: CreatedAt;
+}
+
+export type OrganizationRole = 'member' | 'admin';
+
+/** A tenant: an enterprise whose members use the applications installed into it. */
+export interface OrganizationsTable {
+  id: Generated<string>;
+  slug: string;
+  name: string;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface OrganizationMembersTable {
+  organization_id: string;
+  account_id: string;
+  /** 'admin': an org admin, who manages the organization's members, departments, groups and grants. */
+  role: ColumnType<OrganizationRole, OrganizationRole | undefined, OrganizationRole>;
+  created_at: CreatedAt;
+}
+
+/** A tree per organization: `parent_id` null is a root department. */
+export interface DepartmentsTable {
+  id: Generated<string>;
+  organization_id: string;
+  parent_id: string | null;
+  name: string;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface DepartmentMembersTable {
+  department_id: string;
+  organization_id: string;
+  account_id: string;
+  created_at: CreatedAt;
+}
+
+export interface OrganizationGroupsTable {
+  id: Generated<string>;
+  organization_id: string;
+  name: string;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface GroupMembersTable {
+  group_id: string;
+  organization_id: string;
+  account_id: string;
+  created_at: CreatedAt;
+}
+
+/** An application installed into an organization (the purchase). */
+export interface AppInstallsTable {
+  id: Generated<string>;
+  organization_id: string;
+  application_id: string;
+  enabled: ColumnType<boolean, boolean | undefined, boolean>;
+  /** Every member may use it, whatever the grants say. */
+  grant_all: ColumnType<boolean, boolean | undefined, boolean>;
+  /** The tenant's own OAuth client; null until tenant client credentials are issued. */
+  client_id: string | null;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export type GrantKind = 'member' | 'department' | 'group';
+
+/** One grant of an install: exactly the subject column of its kind is set. */
+export interface InstallGrantsTable {
+  id: Generated<string>;
+  install_id: string;
+  organization_id: string;
+  kind: GrantKind;
+  account_id: string | null;
+  department_id: string | null;
+  group_id: string | null;
+  created_at: CreatedAt;
+}
+
 export interface Database {
   accounts: AccountsTable;
   consumers: ConsumersTable;
@@ -244,6 +350,16 @@ export interface Database {
   quota_requests: QuotaRequestsTable;
   usage_counters: UsageCountersTable;
   usage_reports: UsageReportsTable;
+  identity_providers: IdentityProvidersTable;
+  federated_identities: FederatedIdentitiesTable;
+  organizations: OrganizationsTable;
+  organization_members: OrganizationMembersTable;
+  departments: DepartmentsTable;
+  department_members: DepartmentMembersTable;
+  organization_groups: OrganizationGroupsTable;
+  group_members: GroupMembersTable;
+  app_installs: AppInstallsTable;
+  install_grants: InstallGrantsTable;
 }
 
 export type AccountRow = Selectable<AccountsTable>;
@@ -257,3 +373,9 @@ export type OauthClientRow = Selectable<OauthClientsTable>;
 export type CredentialRow = Selectable<CredentialsTable>;
 export type ProductRow = Selectable<ProductsTable>;
 export type SubscriptionRow = Selectable<SubscriptionsTable>;
+export type IdentityProviderRow = Selectable<IdentityProvidersTable>;
+export type OrganizationRow = Selectable<OrganizationsTable>;
+export type DepartmentRow = Selectable<DepartmentsTable>;
+export type OrganizationGroupRow = Selectable<OrganizationGroupsTable>;
+export type AppInstallRow = Selectable<AppInstallsTable>;
+export type InstallGrantRow = Selectable<InstallGrantsTable>;

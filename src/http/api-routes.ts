@@ -3,8 +3,11 @@ import type Koa from 'koa';
 import type { z } from 'zod';
 import { validate, type Schemas } from './validate.js';
 
-/** Who may call a route, as the OpenAPI document tells it. */
-export type Access = 'anyone' | 'session' | 'admin';
+/**
+ * Who may call a route, as the OpenAPI document tells it. 'org-admin': the platform admin or an
+ * admin of the organization in the path (the service decides; others get 404).
+ */
+export type Access = 'anyone' | 'session' | 'admin' | 'org-admin';
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
 /** One management API route as documented: the schemas it validates with are the documentation. */

@@ -19,6 +19,10 @@ function parametersOf(schema: z.ZodType | undefined, where: 'path' | 'query') {
 }
 
 const STATUS_TEXT = { 200: 'OK', 201: 'Created', 204: 'No content' } as const;
+const ACCESS_TEXT: Partial<Record<ApiRoute['access'], string>> = {
+  admin: 'Administrators only.',
+  'org-admin': "Administrators, or the organization's own admins; to anyone else the organization does not exist (404).",
+};
 
 function operationOf(route: ApiRoute) {
   const { params, query, body } = route.schemas;
@@ -26,7 +30,7 @@ function operationOf(route: ApiRoute) {
     summary: route.summary,
     tags: [route.path.split('/')[3]], // /api/v1/<tag>/...
     security: route.access === 'anyone' ? [] : [{ session: [] }, { sessionCookie: [] }],
-    ...(route.access === 'admin' ? { description: 'Administrators only.' } : {}),
+    ...(ACCESS_TEXT[route.access] ? { description: ACCESS_TEXT[route.access] } : {}),
     parameters: [...parametersOf(params, 'path'), ...parametersOf(query, 'query')],
     ...(body && body !== noBody ? { requestBody: { required: !body.safeParse(undefined).success, content: { 'application/json': { schema: jsonSchemaOf(body) } } } } : {}),
     responses: {

@@ -4,8 +4,11 @@ import type Provider from 'oidc-provider';
 import type { SessionService } from '../accounts/sessions.js';
 import type { AppContext } from '../context.js';
 import { keyedHash, safeEqual } from '../crypto/tokens.js';
+import { slugParams } from '../federation/schemas.js';
+import type { SsoFlow } from '../federation/sso.js';
 import { parseForm } from '../http/body.js';
 import { AccountNotActive, InvalidCredentials, PorticoError } from '../http/errors.js';
+import { validate } from '../http/validate.js';
 import { LOGIN_MESSAGES } from '../portal/notices.js';
 import { renderPage } from '../portal/render.js';
 
@@ -22,7 +25,7 @@ const SCOPE_LABELS: Record<string, string> = {
  * JavaScript; every form carries a CSRF token bound to the interaction, which the provider's
  * own interaction cookie binds to this browser.
  */
-export function mountInteractionRoutes(router: Router, ctx: AppContext, provider: Provider, sessions: SessionService): void {
+export function mountInteractionRoutes(router: Router, ctx: AppContext, provider: Provider, sessions: SessionService, sso: SsoFlow): void {
   const csrfTokenOf = (uid: string) => keyedHash(ctx.keys.csrf, `interaction:${uid}`);
 
   async function details(koaCtx: Koa.Context) {
@@ -49,7 +52,8 @@ export function mountInteractionRoutes(router: Router, ctx: AppContext, provider
 
   async function showLogin(koaCtx: Koa.Context, uid: string, clientId: unknown, extra: { error?: string; username?: string } = {}, status = 200) {
     renderPage(koaCtx, 'login', {
-      title: 'Log in', action: `/interaction/${uid}/login`, csrfToken: csrfTokenOf(uid), clientName: await clientName(clientId), ...extra,
+      title: 'Log in', action: `/interaction/${uid}/login`, csrfToken: csrfTokenOf(uid), clientName: await clientName(clientId),
+      ssoProviders: await sso.providers(), ssoAction: `/interaction/${uid}/sso/`, ...extra,
     }, status);
   }
 
@@ -78,6 +82,15 @@ export function mountInteractionRoutes(router: Router, ctx: AppContext, provider
       const status = err instanceof InvalidCredentials ? 401 : 403;
       await showLogin(koaCtx, interaction.uid, interaction.params.client_id, { error: LOGIN_MESSAGES[err.code], username: fields.username?.slice(0, 256) }, status);
     }
+  });
+
+  // "Log in with <name>": the callback comes back to this interaction (federation/sso.ts).
+  router.post('/interaction/:uid/sso/:slug', async (koaCtx) => {
+    const { params } = validate(koaCtx, { params: slugParams });
+    const interaction = await details(koaCtx);
+    await form(koaCtx, interaction.uid);
+    if (interaction.prompt.name !== 'login') throw new PorticoError(400, 'interaction_expired', 'Sign-in expired', 'Start again from the application.');
+    await sso.start(koaCtx, params.slug, { interaction: interaction.uid });
   });
 
   router.post('/interaction/:uid/confirm', async (koaCtx) => {

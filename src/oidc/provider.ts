@@ -134,7 +134,7 @@ export function createProvider(ctx: AppContext, deps: { clients: ClientStore; ac
             name: account.username,
             email: account.email ?? undefined,
             // Only an enterprise identity provider vouches for an address; local ones are unverified.
-            email_verified: false,
+            email_verified: account.emailVerified,
           };
         },
       };

@@ -10,6 +10,7 @@ import { actorOf } from '../http/session.js';
 import { idParams, text, validate } from '../http/validate.js';
 import { dailyQuota, settingsUpdate } from '../settings/schemas.js';
 import { decisionParams } from '../subscriptions/schemas.js';
+import { mountAdminIdentityProviderPages } from './admin-identity-providers.js';
 import { mountAdminProductPages } from './admin-products.js';
 import { formError, formInput, formStatus } from './forms.js';
 import type { NOTICES } from './notices.js';
@@ -51,7 +52,7 @@ const auditFilter = z.preprocess(
 );
 const AUDIT_FILTERS = ['action', 'targetType', 'targetId'] as const;
 
-/** The administrator's pages: the approval queue, developers, applications, products, settings and the audit log. */
+/** The administrator's pages: the approval queue, developers, applications, products, identity providers, settings and the audit log. */
 export function mountAdminPages(router: Router, services: AppServices, pages: PageSessions): void {
   const admin = pages.requireAdmin();
   const { applications } = services;
@@ -145,4 +146,5 @@ export function mountAdminPages(router: Router, services: AppServices, pages: Pa
   });
 
   mountAdminProductPages(router, services, pages);
+  mountAdminIdentityProviderPages(router, services.federation, pages);
 }

@@ -75,8 +75,11 @@ export function mountPublicPages(router: Router, ctx: AppContext, services: Serv
     }
   });
 
+  /** The log-in page's "Log in with <name>" buttons (federation/routes.ts starts the sign-in). */
+  const ssoButtons = async () => ({ ssoProviders: await services.federation.enabledProviders(), ssoAction: '/login/sso/' });
+
   router.get('/login', async (koaCtx) => {
-    await pages.render(koaCtx, 'signin', { title: 'Log in', next: safeNext(koaCtx.query.next) });
+    await pages.render(koaCtx, 'signin', { title: 'Log in', next: safeNext(koaCtx.query.next), ...await ssoButtons() });
   });
 
   router.post('/login', async (koaCtx) => {
@@ -89,7 +92,7 @@ export function mountPublicPages(router: Router, ctx: AppContext, services: Serv
       if (!(err instanceof InvalidCredentials || err instanceof AccountNotActive)) throw err;
       const reason = err.extensions.reason;
       await pages.render(koaCtx, 'signin', {
-        title: 'Log in', next, username: fields.username?.slice(0, 256),
+        title: 'Log in', next, username: fields.username?.slice(0, 256), ...await ssoButtons(),
         error: `${LOGIN_MESSAGES[err.code]}${typeof reason === 'string' ? ` Reason: ${reason}` : ''}`,
       }, err.status);
     }

@@ -19,6 +19,7 @@ const bodyRoutes = (): Array<[string, string, string | undefined]> => [
   ['PUT', '/api/v1/admin/settings', admin],
   ['POST', `/api/v1/admin/developers/${developerId}/reject`, admin],
   ['POST', `/api/v1/admin/developers/${developerId}/ban`, admin],
+  ['POST', '/api/v1/admin/organizations', admin],
 ];
 
 const deepJson = '['.repeat(20000) + ']'.repeat(20000);
