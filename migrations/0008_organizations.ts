@@ -87,8 +87,6 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('enabled', 'boolean', (c) => c.notNull().defaultTo(true))
     // Every member of the organization may use it, whatever the grants say.
     .addColumn('grant_all', 'boolean', (c) => c.notNull().defaultTo(false))
-    // The tenant's own OAuth client (tenant client credentials); null until it is issued.
-    .addColumn('client_id', 'text', (c) => c.unique())
     .addColumn('created_at', createdAt, (c) => c.notNull().defaultTo(sql`now()`))
     .addColumn('updated_at', createdAt, (c) => c.notNull().defaultTo(sql`now()`))
     .addUniqueConstraint('app_installs_application_organization_key', ['application_id', 'organization_id'])

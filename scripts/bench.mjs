@@ -9,11 +9,11 @@
 // Rows: /gateway/check with an API key, an AK/SK signature and a JWT; POST /oauth2/token
 // (client_credentials, Basic) and POST /openapi/v1/token (JSON). The cost of counting: the API-key
 // row on servers restarted alternately with USAGE_COUNTING=on and off, --counting-pairs times
-// (3), the median of the pairs (one pair alone is at the mercy of the machine's noise).
+// (5), the median of the pairs (one pair alone is at the mercy of the machine's noise).
 //
 // Options: --json (only JSON on stdout; progress goes to stderr), --duration=<s> (10),
 // --warmup=<s> (2), --connections=<n> (50), --cpu-prof=<dir> (profile the server processes
-// with `node --cpu-prof` and print where their time went to stderr), --counting-pairs=<n> (3).
+// with `node --cpu-prof` and print where their time went to stderr), --counting-pairs=<n> (5).
 // The server logs at LOG_LEVEL (default info, Portico's default: one access-log line per
 // request, written to a file in the temporary directory).
 import fs from 'node:fs';
@@ -33,7 +33,7 @@ const { values: args } = parseArgs({
     warmup: { type: 'string', default: '2' },
     connections: { type: 'string', default: '50' },
     'cpu-prof': { type: 'string' },
-    'counting-pairs': { type: 'string', default: '3' },
+    'counting-pairs': { type: 'string', default: '5' },
   },
 });
 const settings = {

@@ -140,6 +140,12 @@ export async function createAccountService(ctx: AppContext, deps: { audit: Audit
       return row?.status === 'active' ? { ...renderAccount(row), emailVerified: row.email_verified } : undefined;
     },
 
+    /** The account of a username when it is active; undefined otherwise. */
+    async findActiveByUsername(username: string): Promise<Account | undefined> {
+      const row = await accounts.findByUsername(username);
+      return row?.status === 'active' ? renderAccount(row) : undefined;
+    },
+
     /** Usernames by account id, for lists that show who owns a record. */
     async usernamesByIds(ids: string[]): Promise<Map<string, string>> {
       return new Map((await accounts.usernamesByIds([...new Set(ids)])).map((r) => [r.id, r.username]));

@@ -312,8 +312,6 @@ export interface AppInstallsTable {
   enabled: ColumnType<boolean, boolean | undefined, boolean>;
   /** Every member may use it, whatever the grants say. */
   grant_all: ColumnType<boolean, boolean | undefined, boolean>;
-  /** The tenant's own OAuth client; null until tenant client credentials are issued. */
-  client_id: string | null;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
 }

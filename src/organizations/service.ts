@@ -39,7 +39,7 @@ export function createOrganizationService(ctx: AppContext, deps: {
   audit: AuditService; accounts: AccountService; clients: ClientStore; applications: ApplicationDirectory;
 }) {
   const queries = createOrganizationQueries(ctx.db);
-  const shared: OrganizationDeps = { ctx, audit: deps.audit, authorize: createAccess(ctx.db), accounts: createAccountLookup(ctx.db, deps.accounts) };
+  const shared: OrganizationDeps = { ctx, audit: deps.audit, authorize: createAccess(ctx.db), accounts: createAccountLookup(deps.accounts) };
   const { authorize } = shared;
 
   const members = {
