@@ -17,6 +17,7 @@ import { problemResponses } from './http/problem.js';
 import { requestContext } from './http/request-context.js';
 import { requireAdmin, requireSession } from './http/session.js';
 import { atIssuerOrigin } from './oidc/issuer-origin.js';
+import { tenantClientRewrite } from './oidc/tenants.js';
 import { mountInteractionRoutes } from './oidc/interactions.js';
 import { OIDC_ROUTES } from './oidc/routes.js';
 import { htmlErrors, serveStylesheet } from './portal/render.js';
@@ -129,6 +130,7 @@ export function buildApp(ctx: AppContext, services: AppServices, oidc: OidcParts
   app.use(protocolRoutes.routes()); // no allowedMethods: the provider answers other methods
   // Last: oidc-provider answers its own routes (discovery, /oauth2/*) and passes the rest on.
   app.use(atIssuerOrigin(ctx.issuer));
+  app.use(tenantClientRewrite(services.clients));
   app.use(mount(provider));
   const routes = [publicRoutes, pageRoutes, developerRoutes, adminRoutes, compatRoutes, protocolRoutes]
     .flatMap((router) => router.stack.flatMap((layer) => layer.methods.filter((m) => m !== 'HEAD').map((method) => ({ method, path: String(layer.path) }))));

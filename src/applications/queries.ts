@@ -8,7 +8,8 @@ export interface QuotaRequestFilter { applicationId?: string; status?: QuotaRequ
 
 export function createApplicationQueries(db: Kysely<Database>) {
   const withClient = () => db.selectFrom('applications')
-    .innerJoin('oauth_clients', 'oauth_clients.application_id', 'applications.id')
+    // The application's own client, not its tenant clients.
+    .innerJoin('oauth_clients', (join) => join.onRef('oauth_clients.application_id', '=', 'applications.id').on('oauth_clients.install_id', 'is', null))
     .selectAll('applications')
     .select(['oauth_clients.client_id', 'oauth_clients.metadata', 'oauth_clients.first_party']);
   return {

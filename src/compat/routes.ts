@@ -8,7 +8,7 @@ import type { AppContext } from '../context.js';
 import { safeEqual } from '../crypto/tokens.js';
 import { answerBusiness as answer, BUSINESS_CODES } from '../http/business.js';
 import { jsonBody } from '../http/body.js';
-import type { AccessTokenCheck, VerifyAccessToken } from '../oidc/access-tokens.js';
+import { REFUSALS, type AccessTokenCheck, type VerifyAccessToken } from '../oidc/access-tokens.js';
 import type { ClientStore } from '../oidc/clients.js';
 import { OIDC_ROUTES } from '../oidc/routes.js';
 import type { SubscriptionService } from '../subscriptions/service.js';
@@ -19,11 +19,6 @@ import { quotaHeaders, type UsageCounter } from '../usage/counter.js';
 /** What the token endpoint sees of a /openapi/v1/token request's headers. */
 const FORWARDED_HEADERS = new Set(['host', 'user-agent', 'x-request-id', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host']);
 
-const REFUSALS: Record<Extract<AccessTokenCheck, { status: 'refused' }>['reason'], string> = {
-  owner_inactive: 'the account that owns this application is banned or not active',
-  suspended: 'this application is suspended',
-  user_inactive: 'the account this token was issued to is banned or not active',
-};
 
 /** The token from `Authorization: Bearer <token>` or a bare `Authorization: <token>`. */
 function presentedToken(koaCtx: Koa.Context): string | undefined {

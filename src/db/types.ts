@@ -161,6 +161,11 @@ export interface OauthClientsTable {
   sealed_secret: string | null;
   /** Skips the consent page. */
   first_party: ColumnType<boolean, boolean | undefined, boolean>;
+  /**
+   * Set for a tenant client: the install (an application in an organization) it serves. Such a
+   * client has its own id and secret; everything else is its application's own client's.
+   */
+  install_id: ColumnType<string | null, string | null | undefined, never>;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
 }
@@ -330,6 +335,22 @@ export interface InstallGrantsTable {
   created_at: CreatedAt;
 }
 
+/** A license activation code (the code itself is never stored, only its keyed hash). */
+export interface LicensesTable {
+  id: Generated<string>;
+  code_hash: string;
+  application_id: string;
+  /** The tenant the license is for. */
+  organization_id: string;
+  seats: number;
+  expires_at: Date;
+  /** The instance that activated the license; set once. */
+  activated_instance: ColumnType<string | null, never, string>;
+  activated_at: ColumnType<Date | null, never, Date>;
+  revoked_at: ColumnType<Date | null, never, Date>;
+  created_at: CreatedAt;
+}
+
 export interface Database {
   accounts: AccountsTable;
   consumers: ConsumersTable;
@@ -358,6 +379,7 @@ export interface Database {
   group_members: GroupMembersTable;
   app_installs: AppInstallsTable;
   install_grants: InstallGrantsTable;
+  licenses: LicensesTable;
 }
 
 export type AccountRow = Selectable<AccountsTable>;
@@ -377,3 +399,4 @@ export type DepartmentRow = Selectable<DepartmentsTable>;
 export type OrganizationGroupRow = Selectable<OrganizationGroupsTable>;
 export type AppInstallRow = Selectable<AppInstallsTable>;
 export type InstallGrantRow = Selectable<InstallGrantsTable>;
+export type LicenseRow = Selectable<LicensesTable>;

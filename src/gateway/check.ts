@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { AccountService } from '../accounts/service.js';
 import type { AppContext } from '../context.js';
 import { BUSINESS_CODES } from '../http/business.js';
-import type { VerifyAccessToken } from '../oidc/access-tokens.js';
+import { REFUSALS, type VerifyAccessToken } from '../oidc/access-tokens.js';
 import type { SettingsService } from '../settings/service.js';
 import { quotaHeaders, type QuotaSubject, type UsageCounter } from '../usage/counter.js';
 import type { GatewayCache, GatewayProduct } from './cache.js';
@@ -82,7 +82,7 @@ export function createGatewayCheck(ctx: AppContext, deps: {
     if (!bearer) return deny(401, BUSINESS_CODES.missing, 'a credential is required: a bearer token, an API key or an SDK-HMAC-SHA256 signature', { 'WWW-Authenticate': CHALLENGE });
     const check = await deps.verifyAccessToken(bearer, { audience: ctx.config.apiAudience });
     if (check.status === 'invalid') return invalid('the token is invalid, expired or revoked');
-    if (check.status === 'refused') return deny(403, BUSINESS_CODES.refused, check.reason === 'suspended' ? 'the application is suspended' : 'the account is banned or not active');
+    if (check.status === 'refused') return deny(403, BUSINESS_CODES.refused, REFUSALS[check.reason]);
     const { payload, client } = check;
     const consumerId = typeof payload.consumer_id === 'string' ? payload.consumer_id : client.consumerId;
     if (!consumerId || !client.accountId || !client.applicationId || !client.dailyQuota) return invalid('the token belongs to no application');

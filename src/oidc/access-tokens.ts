@@ -3,7 +3,7 @@ import { createLocalJWKSet, jwtVerify, type JWK, type JWTPayload } from 'jose';
 import { LRUCache } from 'lru-cache';
 import type { AccountService } from '../accounts/service.js';
 import type { AppContext } from '../context.js';
-import type { ClientRecord, ClientStore } from './clients.js';
+import type { ClientRecord, ClientStanding, ClientStore } from './clients.js';
 import type { RevokedGrants } from './revoked-grants.js';
 
 const KEY_REFRESH_MS = 10_000;
@@ -15,10 +15,18 @@ const publicPart = (jwk: JWK) => Object.fromEntries(Object.entries(jwk).filter((
  * audience, expired, its grant revoked, or its client gone. `refused`: genuine and live, but
  * the owner (or the signed-in user) is not active, or the application is suspended.
  */
+/** Why a valid token (or a client with the right secret) is refused, as told to its holder. */
+export const REFUSALS: Record<Exclude<ClientStanding, 'ok'> | 'user_inactive', string> = {
+  owner_inactive: 'the account that owns this application is banned or not active',
+  suspended: 'this application is suspended',
+  install_disabled: 'the organization has disabled this application',
+  user_inactive: 'the account this token was issued to is banned or not active',
+};
+
 export type AccessTokenCheck =
   | { status: 'valid'; payload: JWTPayload & Record<string, unknown>; client: ClientRecord }
   | { status: 'invalid' }
-  | { status: 'refused'; reason: 'owner_inactive' | 'suspended' | 'user_inactive'; payload: JWTPayload & Record<string, unknown>; client: ClientRecord };
+  | { status: 'refused'; reason: keyof typeof REFUSALS; payload: JWTPayload & Record<string, unknown>; client: ClientRecord };
 
 /**
  * Checks Portico's JWT access tokens locally: oidc-provider does not store them, so validity is

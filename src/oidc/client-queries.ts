@@ -3,18 +3,40 @@ import type { Database } from '../db/types.js';
 
 export function createClientQueries(db: Kysely<Database>) {
   return {
-    /** The client with its application's stage, quota and suspension (null for a client without one). */
+    /**
+     * The client with its application's stage, quota and suspension (null for a client without
+     * one); for a tenant client, also its organization, whether the install is enabled, and its
+     * application's own client (`main_*`), whose settings it shares.
+     */
     find(clientId: string) {
       return db.selectFrom('oauth_clients')
         .leftJoin('applications', 'applications.id', 'oauth_clients.application_id')
+        .leftJoin('app_installs', 'app_installs.id', 'oauth_clients.install_id')
+        .leftJoin('oauth_clients as main', (join) => join.onRef('main.application_id', '=', 'oauth_clients.application_id').on('main.install_id', 'is', null))
         .selectAll('oauth_clients')
-        .select(['applications.stage', 'applications.daily_quota', 'applications.suspended_at'])
-        .where('client_id', '=', clientId).executeTakeFirst();
+        .select(['applications.stage', 'applications.daily_quota', 'applications.suspended_at',
+          'app_installs.organization_id as tenant_id', 'app_installs.enabled as install_enabled',
+          'main.metadata as main_metadata', 'main.account_id as main_account_id', 'main.consumer_id as main_consumer_id', 'main.first_party as main_first_party'])
+        .where('oauth_clients.client_id', '=', clientId).executeTakeFirst();
     },
-    insert(values: { clientId: string; applicationId: string | null; accountId: string | null; consumerId: string | null; metadata: Record<string, unknown>; sealedSecret: string | null }) {
+    /** The tenant client of an application in an organization. */
+    tenantClientId(applicationId: string, organizationId: string) {
+      return db.selectFrom('oauth_clients').innerJoin('app_installs', 'app_installs.id', 'oauth_clients.install_id')
+        .select('oauth_clients.client_id')
+        .where('app_installs.application_id', '=', applicationId).where('app_installs.organization_id', '=', organizationId)
+        .executeTakeFirst();
+    },
+    /** The clients of an application (its own and its tenant clients), or of one install. */
+    clientIdsOf(where: { applicationId: string } | { installIds: string[] }) {
+      const query = db.selectFrom('oauth_clients').select(['client_id', 'application_id']);
+      if ('applicationId' in where) return query.where('application_id', '=', where.applicationId).execute();
+      return where.installIds.length ? query.where('install_id', 'in', where.installIds).execute() : Promise.resolve([]);
+    },
+    insert(values: { clientId: string; applicationId: string | null; accountId: string | null; consumerId: string | null; metadata: Record<string, unknown>; sealedSecret: string | null; installId?: string }) {
       return db.insertInto('oauth_clients').values({
         client_id: values.clientId, application_id: values.applicationId, account_id: values.accountId,
         consumer_id: values.consumerId, metadata: JSON.stringify(values.metadata), sealed_secret: values.sealedSecret,
+        install_id: values.installId ?? null,
       }).execute();
     },
     update(clientId: string, changes: { metadata?: Record<string, unknown>; sealedSecret?: string; consumerId?: string; firstParty?: boolean }, now: Date) {

@@ -37,10 +37,17 @@ export interface ClientRecord {
   stage: string | null;
   dailyQuota: number | null;
   suspended: boolean;
+  /** A tenant client's organization; null for every other client. */
+  tenantId: string | null;
+  /** False while the organization has disabled a tenant client's install. */
+  installEnabled: boolean;
 }
 
-/** Why a known client may not act: its owner is not active, or an admin suspended its application. */
-export type ClientStanding = 'ok' | 'owner_inactive' | 'suspended';
+/**
+ * Why a known client may not act: its owner is not active, an admin suspended its application,
+ * or (a tenant client) the organization disabled the install.
+ */
+export type ClientStanding = 'ok' | 'owner_inactive' | 'suspended' | 'install_disabled';
 
 export interface NewClient {
   applicationId: string | null;
@@ -59,28 +66,54 @@ export function createClientStore(ctx: AppContext, deps: { accounts: AccountServ
   const cache = new LRUCache<string, ClientRecord | 'missing'>({ max: 10_000 });
   // Bumped on every change: a load that raced with a change is not cached (it may be stale).
   let generation = 0;
-  const drop = (clientId: string) => { generation += 1; cache.delete(clientId); };
+  const drop = (clientIds: string[]) => { generation += 1; for (const id of clientIds) cache.delete(id); };
   const dropAll = () => { generation += 1; cache.clear(); };
   // Settings decide which redirect URIs count (the loopback exception).
-  const ready = Promise.all([ctx.bus.subscribe(TOPIC, (payload) => drop(String(payload.clientId))), ctx.bus.subscribe('settings', dropAll)]);
+  const ready = Promise.all([
+    // `{clientIds}`; `{clientId}` from a node of the version before tenant clients, during an upgrade.
+    ctx.bus.subscribe(TOPIC, (payload) => drop(Array.isArray(payload.clientIds) ? payload.clientIds.map(String) : [String(payload.clientId)])),
+    ctx.bus.subscribe('settings', dropAll),
+  ]);
   ctx.bus.onReset(dropAll);
 
   async function load(clientId: string): Promise<ClientRecord | 'missing'> {
     const row = await createClientQueries(ctx.db).find(clientId);
     if (!row) return 'missing';
     const allowLoopbackHttp = loopbackHttpAllowed(row.stage, (await deps.settings.get()).allowLoopbackHttpRedirects);
-    const metadata: Record<string, unknown> = { ...toProviderMetadata(row.metadata, allowLoopbackHttp), client_id: row.client_id };
+    // A tenant client is its application's own client under another id and secret, for one organization.
+    const tenant = row.install_id !== null;
+    const shared = tenant
+      ? { metadata: row.main_metadata ?? {}, accountId: row.main_account_id, consumerId: row.main_consumer_id, firstParty: row.main_first_party ?? false }
+      : { metadata: row.metadata, accountId: row.account_id, consumerId: row.consumer_id, firstParty: row.first_party };
+    const metadata: Record<string, unknown> = { ...toProviderMetadata(shared.metadata, allowLoopbackHttp), client_id: row.client_id };
+    if (tenant) {
+      // Its users' logins and their refreshes only: the application's own client does client_credentials.
+      metadata.grant_types = (metadata.grant_types as string[]).filter((g) => g !== 'client_credentials');
+      metadata.tenant_id = row.tenant_id;
+    }
     if (row.sealed_secret) metadata.client_secret = unseal(ctx.keys.seal, row.sealed_secret, sealingContext(row.client_id));
     return {
-      metadata, accountId: row.account_id, consumerId: row.consumer_id, applicationId: row.application_id, firstParty: row.first_party,
+      metadata, accountId: shared.accountId, consumerId: shared.consumerId, applicationId: row.application_id, firstParty: shared.firstParty,
       stage: row.stage, dailyQuota: row.daily_quota, suspended: row.suspended_at !== null,
+      tenantId: row.tenant_id, installEnabled: row.install_enabled ?? true,
     };
   }
 
-  /** Tells every node (this one at once) that a client changed. */
+  /**
+   * Tells every node (this one at once) that clients changed. A change to an application's own
+   * client reaches its tenant clients too, which share its settings.
+   */
   async function changed(trx: Kysely<Database>, clientId: string) {
-    await ctx.bus.publish(trx, TOPIC, { clientId });
-    drop(clientId);
+    const queries = createClientQueries(trx);
+    const applicationId = (await queries.find(clientId))?.application_id;
+    const clientIds = applicationId ? (await queries.clientIdsOf({ applicationId })).map((r) => r.client_id) : [clientId];
+    await publish(trx, clientIds.includes(clientId) ? clientIds : [clientId, ...clientIds]);
+  }
+
+  async function publish(trx: Kysely<Database>, clientIds: string[]) {
+    if (clientIds.length === 0) return;
+    await ctx.bus.publish(trx, TOPIC, { clientIds });
+    drop(clientIds);
   }
 
   return {
@@ -96,7 +129,7 @@ export function createClientStore(ctx: AppContext, deps: { accounts: AccountServ
       }
       if (record === 'missing') return undefined;
       if (record.accountId && !(await deps.accounts.isActive(record.accountId))) return { record, standing: 'owner_inactive' };
-      return { record, standing: record.suspended ? 'suspended' : 'ok' };
+      return { record, standing: record.suspended ? 'suspended' : record.installEnabled ? 'ok' : 'install_disabled' };
     },
 
     /** The client with its owner in good standing and its application not suspended, or undefined. */
@@ -132,8 +165,28 @@ export function createClientStore(ctx: AppContext, deps: { accounts: AccountServ
     },
 
     async remove(trx: Kysely<Database>, clientId: string) {
+      await changed(trx, clientId); // first: it finds the tenant clients that go with it
       await createClientQueries(trx).delete(clientId);
-      await changed(trx, clientId);
+    },
+
+    /** Creates the tenant client of an install; its secret is stored sealed only. */
+    async createForInstall(trx: Kysely<Database>, install: { id: string; applicationId: string }) {
+      const clientId = randomToken('', 16);
+      await createClientQueries(trx).insert({
+        clientId, applicationId: install.applicationId, accountId: null, consumerId: null, metadata: {}, installId: install.id,
+        sealedSecret: seal(ctx.keys.seal, randomToken('', 32), sealingContext(clientId)),
+      });
+      return clientId;
+    },
+
+    /** The tenant client of an application in an organization, if it is installed there. */
+    async tenantClientId(applicationId: string, organizationId: string): Promise<string | undefined> {
+      return (await createClientQueries(ctx.db).tenantClientId(applicationId, organizationId))?.client_id;
+    },
+
+    /** Tells every node that installs changed (enabled, disabled, about to be deleted). */
+    async installsChanged(trx: Kysely<Database>, installIds: string[]) {
+      await publish(trx, (await createClientQueries(trx).clientIdsOf({ installIds })).map((r) => r.client_id));
     },
   };
 }

@@ -20,6 +20,10 @@ const SCOPE_LABELS: Record<string, string> = {
 };
 
 
+/** Why the tenant prompt refused (its details, made by tenants.ts). */
+const tenantDenialOf = (interaction: { prompt: { details: Record<string, unknown> } }) =>
+  String(interaction.prompt.details.tenantDenial ?? 'The organization has not granted you access to this application.');
+
 /**
  * The login and consent pages of the authorization flow (/interaction/:uid). They work without
  * JavaScript; every form carries a CSRF token bound to the interaction, which the provider's
@@ -61,6 +65,13 @@ export function mountInteractionRoutes(router: Router, ctx: AppContext, provider
     const interaction = await details(koaCtx);
     const { uid, prompt, params } = interaction;
     if (prompt.name === 'login') return showLogin(koaCtx, uid, params.client_id);
+    // The organization does not let this account use the application: say why, then tell the client.
+    if (prompt.name === 'tenant') {
+      return renderPage(koaCtx, 'tenant-denied', {
+        title: 'Access not granted', reason: tenantDenialOf(interaction), clientName: await clientName(params.client_id),
+        csrfToken: csrfTokenOf(uid), abortAction: `/interaction/${uid}/abort`,
+      }, 403);
+    }
     const scopes = String(params.scope ?? 'openid').split(' ').filter(Boolean);
     renderPage(koaCtx, 'consent', {
       title: 'Allow access', clientName: await clientName(params.client_id), csrfToken: csrfTokenOf(uid),
@@ -112,8 +123,9 @@ export function mountInteractionRoutes(router: Router, ctx: AppContext, provider
   router.post('/interaction/:uid/abort', async (koaCtx) => {
     const interaction = await details(koaCtx);
     await form(koaCtx, interaction.uid);
+    const description = interaction.prompt.name === 'tenant' ? tenantDenialOf(interaction) : 'The user denied access.';
     const returnTo = await provider.interactionResult(koaCtx.req, koaCtx.res,
-      { error: 'access_denied', error_description: 'The user denied access.' }, { mergeWithLastSubmission: false });
+      { error: 'access_denied', error_description: description }, { mergeWithLastSubmission: false });
     koaCtx.status = 303;
     koaCtx.redirect(returnTo);
   });

@@ -9,13 +9,16 @@ import { toProviderMetadata, type ClientStore } from './clients.js';
 import { SIGNING_ALG } from './keys.js';
 import { tokenLifetimes } from './ttl.js';
 import { OIDC_ROUTES } from './routes.js';
+import { answerWithTenant, tenantPrompt } from './tenants.js';
+import type { OrganizationService } from '../organizations/service.js';
 
 /**
  * oidc-provider's prompts, plus one: a sign-in session whose account is no longer active (banned
  * since) is asked to log in again instead of carrying on without an account.
  */
-function interactionPolicyWithStanding() {
+function interactionPolicyWithStanding(organizations: OrganizationService) {
   const policy = interactionPolicy.base();
+  policy.add(tenantPrompt(organizations), 1); // after login, before consent: refused before being asked to consent
   const { Check } = interactionPolicy;
   policy.get('login')!.checks.add(new Check('account_inactive', 'the account is no longer active',
     (koaCtx) => (koaCtx.oidc.session?.accountId && !koaCtx.oidc.account ? Check.REQUEST_PROMPT : Check.NO_NEED_TO_PROMPT)));
@@ -26,7 +29,7 @@ function interactionPolicyWithStanding() {
  * The whole oidc-provider configuration in one place. Every value that differs from the
  * library's default is there because the contract asks for it.
  */
-export function createProvider(ctx: AppContext, deps: { clients: ClientStore; accounts: AccountService; signingKeys: JWK[] }): Provider {
+export function createProvider(ctx: AppContext, deps: { clients: ClientStore; accounts: AccountService; organizations: OrganizationService; signingKeys: JWK[] }): Provider {
   const { clients, accounts, signingKeys } = deps;
   const lifetimes = tokenLifetimes(ctx.config.accessTokenTtl);
   const configuration: Configuration = {
@@ -43,7 +46,7 @@ export function createProvider(ctx: AppContext, deps: { clients: ClientStore; ac
         return remaining === undefined ? lifetimes.RefreshToken : Math.max(1, remaining);
       },
     },
-    interactions: { policy: interactionPolicyWithStanding(), url: (_koaCtx, interaction) => `/interaction/${interaction.uid}` },
+    interactions: { policy: interactionPolicyWithStanding(deps.organizations), url: (_koaCtx, interaction) => `/interaction/${interaction.uid}` },
     // Errors shown to a person (a bad authorization request) use Portico's error page.
     async renderError(koaCtx, out) {
       renderPage(koaCtx, 'error', { title: 'Sign-in error', message: out.error_description ?? out.error }, koaCtx.status);
@@ -70,8 +73,11 @@ export function createProvider(ctx: AppContext, deps: { clients: ClientStore; ac
     issueRefreshToken: async (_koaCtx, client) => client.grantTypeAllowed('refresh_token'),
     rotateRefreshToken: () => true,
     expiresWithSession: async () => false,
+    // The tenant of a tenant login (see tenants.ts); tenant clients carry theirs in their metadata.
+    extraParams: ['tenant_id'],
+    extraClientMetadata: { properties: ['tenant_id'] },
     claims: {
-      openid: ['sub'],
+      openid: ['sub', 'tenant_id'],
       profile: ['preferred_username', 'name'],
       email: ['email', 'email_verified'],
     },
@@ -118,13 +124,15 @@ export function createProvider(ctx: AppContext, deps: { clients: ClientStore; ac
       const client = token.clientId ? await clients.find(token.clientId) : undefined;
       return {
         ...(client?.consumerId ? { consumer_id: client.consumerId } : {}),
+        ...(client?.tenantId ? { tenant_id: client.tenantId } : {}),
         ...('grantId' in token && token.grantId ? { grant_id: token.grantId } : {}),
       };
     },
     // Only an active account is found: a banned or pending one gets no token, not even by refresh.
-    async findAccount(_koaCtx, sub) {
+    async findAccount(koaCtx, sub) {
       const account = await accounts.findActive(sub);
       if (!account) return undefined;
+      const tenantId = koaCtx?.oidc?.client?.tenant_id as string | undefined;
       return {
         accountId: account.id,
         async claims() {
@@ -135,6 +143,7 @@ export function createProvider(ctx: AppContext, deps: { clients: ClientStore; ac
             email: account.email ?? undefined,
             // Only an enterprise identity provider vouches for an address; local ones are unverified.
             email_verified: account.emailVerified,
+            ...(tenantId ? { tenant_id: tenantId } : {}),
           };
         },
       };
@@ -143,6 +152,7 @@ export function createProvider(ctx: AppContext, deps: { clients: ClientStore; ac
   const provider = new Provider(ctx.issuer, configuration);
   provider.proxy = ctx.config.trustProxy;
   provider.on('server_error', (_koaCtx, err) => ctx.log.error({ err }, 'oidc-provider server error'));
+  answerWithTenant(provider);
   return provider;
 }
 

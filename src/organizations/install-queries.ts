@@ -22,6 +22,9 @@ export function createInstallQueries(db: Kysely<Database>) {
     lock(organizationId: string, id: string) {
       return db.selectFrom('app_installs').selectAll().where('organization_id', '=', organizationId).where('id', '=', id).forUpdate().executeTakeFirst();
     },
+    async idsOf(organizationId: string): Promise<string[]> {
+      return (await db.selectFrom('app_installs').select('id').where('organization_id', '=', organizationId).execute()).map((r) => r.id);
+    },
     list(organizationId: string, page: Page) {
       const query = db.selectFrom('app_installs').selectAll().where('organization_id', '=', organizationId);
       return keysetPage(query, page, { at: 'created_at', id: 'id' }, 'asc').execute();

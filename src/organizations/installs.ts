@@ -1,4 +1,5 @@
 import type { ApplicationDirectory } from '../applications/directory.js';
+import type { ClientStore } from '../oidc/clients.js';
 import type { AppInstallRow, GrantKind, InstallGrantRow } from '../db/types.js';
 import { Conflict, NotFound } from '../http/errors.js';
 import { toPage, type Cursor } from '../http/pagination.js';
@@ -29,7 +30,7 @@ const SUBJECT_NAME: Record<GrantKind, string> = { member: 'member of this organi
  * admin installs and uninstalls; org admins enable or disable an install, open it to every member
  * (`grantAll`), or grant it to members, departments (with everything below them) and groups.
  */
-export function createInstallService(deps: OrganizationDeps, applications: ApplicationDirectory) {
+export function createInstallService(deps: OrganizationDeps, applications: ApplicationDirectory, clients: ClientStore) {
   const { authorize, ctx } = deps;
   const queries = createInstallQueries(ctx.db);
 
@@ -63,13 +64,14 @@ export function createInstallService(deps: OrganizationDeps, applications: Appli
       return (await rendered([row]))(row);
     },
 
-    /** Platform admin only. The install starts enabled and granted to nobody. */
+    /** Platform admin only. The install starts enabled and granted to nobody, with a tenant client of its own. */
     async install(caller: Caller, organizationId: string, applicationId: string) {
       await authorize(caller, organizationId, 'install applications');
       const application = await applications.find(applicationId);
       if (!application) throw new NotFound('application');
       const row = await change(deps, async (trx, audit) => {
         const created = await createInstallQueries(trx).insert(organizationId, applicationId);
+        await clients.createForInstall(trx, { id: created.id, applicationId });
         await audit(caller, 'install.created', installTarget(created.id), { organizationId, applicationId, applicationName: application.name });
         return created;
       }, {
@@ -92,6 +94,7 @@ export function createInstallService(deps: OrganizationDeps, applications: Appli
         if (changes.grantAll !== undefined && changes.grantAll !== current.grant_all) set.grant_all = changes.grantAll;
         if (Object.keys(set).length === 0) return current;
         const updated = await inTrx.update(id, set, ctx.clock.now());
+        if (set.enabled !== undefined) await clients.installsChanged(trx, [id]); // its tenant client stops or starts getting tokens
         const details = { organizationId, applicationId: current.application_id };
         if (set.enabled !== undefined) await audit(caller, set.enabled ? 'install.enabled' : 'install.disabled', installTarget(id), details);
         if (set.grant_all !== undefined) await audit(caller, 'install.grant_all_changed', installTarget(id), { ...details, from: current.grant_all, to: set.grant_all });
@@ -104,6 +107,7 @@ export function createInstallService(deps: OrganizationDeps, applications: Appli
     async uninstall(caller: Caller, organizationId: string, id: string) {
       await authorize(caller, organizationId, 'uninstall applications');
       await change(deps, async (trx, audit) => {
+        await clients.installsChanged(trx, [id]); // its tenant client goes with it
         const deleted = await createInstallQueries(trx).delete(organizationId, id);
         if (!deleted) throw new NotFound('install');
         await audit(caller, 'install.deleted', installTarget(id), { organizationId, applicationId: deleted.application_id });

@@ -11,6 +11,7 @@ import { createAccountLookup } from './accounts.js';
 import { createDepartmentService } from './departments.js';
 import { createGroupService } from './groups.js';
 import { createInstallService } from './installs.js';
+import { createInstallQueries } from './install-queries.js';
 import { createOrganizationQueries } from './queries.js';
 import type { AddMember } from './schemas.js';
 import { change, withUsernames, type OrganizationDeps } from './shared.js';
@@ -135,6 +136,8 @@ export function createOrganizationService(ctx: AppContext, deps: {
     async remove(caller: Caller, organizationId: string) {
       await authorize(caller, organizationId, 'delete organizations');
       await change(shared, async (trx, audit) => {
+        // Its installs' tenant clients go with it: every node forgets them.
+        await deps.clients.installsChanged(trx, await createInstallQueries(trx).idsOf(organizationId));
         const deleted = await createOrganizationQueries(trx).delete(organizationId);
         if (!deleted) throw new NotFound('organization');
         await audit(caller, 'organization.deleted', orgTarget(organizationId), { slug: deleted.slug, name: deleted.name });
@@ -144,7 +147,7 @@ export function createOrganizationService(ctx: AppContext, deps: {
     members,
     departments: createDepartmentService(shared),
     groups: createGroupService(shared),
-    installs: createInstallService(shared, deps.applications),
+    installs: createInstallService(shared, deps.applications, deps.clients),
 
     /** May this account sign in to this application as a user of this tenant? (the tenant login). */
     tenantAccess: createTenantAccess(ctx.db, deps.clients),

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as oidc from 'openid-client';
-import { formWithButton } from '../support/browser.js';
+import { browser, formWithButton } from '../support/browser.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { startIdp, type TestIdp } from './idp.js';
-import { portalSso, registerProvider, sessionAccount, siteBrowser } from './support.js';
+import { portalSso, registerProvider, sessionAccount } from './support.js';
 
 let server: TestServer;
 let site: string; // Portico's issuer (localhost), apart from the providers' 127.0.0.1
@@ -52,7 +52,7 @@ afterAll(async () => {
 describe('the login pages', () => {
   it('show one "Log in with <name>" button per enabled provider, each form with a CSRF token', async () => {
     const hidden = await registerProvider(server, { slug: 'hidden-idp', name: 'Hidden IdP', issuer: 'http://127.0.0.1:9', clientId: 'x', clientSecret: 'y', enabled: false });
-    const { res } = await siteBrowser().open(`${site}/login?next=%2Fconsole%2Fapplications`);
+    const { res } = await browser().open(`${site}/login?next=%2Fconsole%2Fapplications`);
     const html = await res.text();
     expect(html).toContain('>Log in with Corp SSO</button>');
     expect(html).not.toContain('Hidden IdP');
@@ -60,7 +60,7 @@ describe('the login pages', () => {
     expect(form.action).toBe('/login/sso/corp');
     expect(form.fields).toEqual({ _csrf: expect.any(String), next: '/console/applications' });
     // A disabled provider cannot be started either.
-    const b = siteBrowser();
+    const b = browser();
     const page = await b.open(`${site}/login`);
     const csrf = formWithButton(await page.res.text(), 'Log in with Corp SSO').fields;
     expect((await b.submit('/login/sso/hidden-idp', page.url, csrf)).res.status).toBe(404);
@@ -68,7 +68,7 @@ describe('the login pages', () => {
   });
 
   it('refuse to start a sign-in without the form\'s CSRF token', async () => {
-    const { res } = await siteBrowser().submit('/login/sso/corp', site, {});
+    const { res } = await browser().submit('/login/sso/corp', site, {});
     await expectPage(res, 403, 'The form expired');
   });
 });
@@ -127,7 +127,7 @@ describe('log in with an enterprise identity provider from the portal', () => {
 
   it('returns to the page the login started from', async () => {
     idp.signInAs = 'corp-alice';
-    const b = siteBrowser();
+    const b = browser();
     const login = await b.open(`${site}/console/applications`);
     expect(login.url).toBe(`${site}/login?next=%2Fconsole%2Fapplications`);
     const form = formWithButton(await login.res.text(), 'Log in with Corp SSO');
@@ -186,7 +186,7 @@ describe('log in with an enterprise identity provider from the portal', () => {
     await expectPage((await unset.browser.open(noState.href)).res, 400, 'Sign-in expired');
 
     const stolen = await portalSso(server, 'Corp SSO', { stopAtCallback: true });
-    await expectPage((await siteBrowser().open(stolen.url)).res, 400, 'started in another browser'); // login CSRF
+    await expectPage((await browser().open(stolen.url)).res, 400, 'started in another browser'); // login CSRF
     const used = await stolen.browser.open(stolen.url);
     expect(used.url).toBe(`${site}/console/consumers`);
     await expectPage((await stolen.browser.open(stolen.url)).res, 400, 'already used');
@@ -227,7 +227,7 @@ describe('log in with an enterprise identity provider from the portal', () => {
     try {
       const movable = await registerProvider(server, { slug: 'movable', name: 'Movable', issuer: idp.issuer, clientId: CLIENT.client_id, clientSecret: CLIENT.client_secret });
       const authorizeHost = async () => {
-        const b = siteBrowser();
+        const b = browser();
         const page = await b.open(`${site}/login`);
         const form = formWithButton(await page.res.text(), 'Log in with Movable');
         const started = await b.submit(form.action, page.url, form.fields, 'http://127.0.0.1');
@@ -250,7 +250,7 @@ describe('federated accounts and the password form', () => {
       const api = await server.api.post('/api/v1/auth/login', { username: 'alice', password: password || 'x' });
       expect({ status: api.status, code: api.body.code }).toEqual({ status: 401, code: 'invalid_credentials' });
     }
-    const b = siteBrowser();
+    const b = browser();
     const page = await b.open(`${site}/login`);
     const form = formWithButton(await page.res.text(), 'Log in');
     const refused = await b.submit(form.action, page.url, { ...form.fields, username: 'alice', password: 'any-password-at-all' });
@@ -272,7 +272,7 @@ describe('log in with an enterprise identity provider during an authorization re
     });
 
     idp.signInAs = 'corp-alice';
-    const b = siteBrowser();
+    const b = browser();
     const loginPage = await b.open(authorizationUrl.href);
     const html = await loginPage.res.text();
     expect(html).toContain('>Log in</button>');
@@ -296,7 +296,7 @@ describe('log in with an enterprise identity provider during an authorization re
   });
 
   it('refuses to finish an authorization without the callback\'s hand-over', async () => {
-    const { res } = await siteBrowser().open(`${site}/interaction/some-uid/sso`);
+    const { res } = await browser().open(`${site}/interaction/some-uid/sso`);
     await expectPage(res, 400, 'Sign-in expired');
   });
 });

@@ -64,7 +64,7 @@ describe('portal pages', () => {
     const console = await landing.res.text();
     expect(console).toContain('Welcome! Your account is ready.');
     expect(console).toContain('default');
-    expect(b.cookies.has('portico_session')).toBe(true);
+    expect(b.cookiesOf(server.portico.url).has('portico_session')).toBe(true);
 
     await server.api.put('/api/v1/admin/settings', { developerApproval: 'manual' }, { token: admin });
     const { landing: waiting } = await signUp('page-waiting');
