@@ -28,7 +28,7 @@ import { mountAdminPages } from './portal/admin-pages.js';
 import { mountHealthRoutes } from './ops/health.js';
 import type { Services } from './services.js';
 import type { ApplicationService } from './applications/service.js';
-import { mountApplicationRoutes } from './applications/routes.js';
+import { mountApplicationRoutes, mountTenantCredentialRoutes } from './applications/routes.js';
 import { mountApplicationAdminRoutes } from './applications/admin-routes.js';
 import { mountSettingsRoutes } from './settings/routes.js';
 import { mountCompatRoutes } from './compat/routes.js';
@@ -68,6 +68,7 @@ export function buildApp(ctx: AppContext, services: AppServices, oidc: OidcParts
   const publicApi = apiRoutes(publicRoutes, catalog, 'anyone');
   mountAccountRoutes(publicApi, services.accounts, services.sessions, { secureCookies: ctx.issuer.startsWith('https:') });
   mountCatalogRoutes(publicApi, services.catalog);
+  mountTenantCredentialRoutes(publicApi, services.applications, { ...services, verifyAccessToken: oidc.verifyAccessToken, audience: ctx.config.apiAudience });
   let openApiDocument: ReturnType<typeof buildOpenApiDocument> | undefined; // built once every route is registered
   publicApi.get('/api/v1/openapi.json', { summary: 'This document (OpenAPI 3.1)' }, () => (openApiDocument ??= buildOpenApiDocument(catalog, ctx.issuer)));
 

@@ -32,6 +32,10 @@ export function createApplicationQueries(db: Kysely<Database>) {
       if (filter.suspended !== undefined) query = query.where('applications.suspended_at', filter.suspended ? 'is not' : 'is', null);
       return keysetPage(query, filter, { at: 'applications.created_at', id: 'applications.id' }).execute();
     },
+    setPublicKey(accountId: string, id: string, jwk: Record<string, string>, now: Date) {
+      return db.updateTable('applications').set({ public_key: JSON.stringify(jwk), updated_at: now })
+        .where('id', '=', id).where('account_id', '=', accountId).returning('id').executeTakeFirst();
+    },
     findById(id: string) {
       return withClient().where('applications.id', '=', id).executeTakeFirst();
     },

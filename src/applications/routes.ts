@@ -1,9 +1,14 @@
+import type Koa from 'koa';
+import type { SessionService } from '../accounts/sessions.js';
 import type { ApiRegistrar } from '../http/api-routes.js';
+import { Unauthenticated } from '../http/errors.js';
 import { pageQuery } from '../http/pagination.js';
-import { ownerOf, sessionOf } from '../http/session.js';
+import { ownerOf, requireSession, sessionOf } from '../http/session.js';
 import { idParams, noBody } from '../http/validate.js';
-import { applicationListQuery, createApplicationBody, quotaRequestBody, updateApplicationBody, usageQuery } from './schemas.js';
+import type { VerifyAccessToken } from '../oidc/access-tokens.js';
+import { applicationListQuery, createApplicationBody, publicKeyBody, quotaRequestBody, tenantParams, updateApplicationBody, usageQuery } from './schemas.js';
 import type { ApplicationService } from './service.js';
+import type { TenantCredentialsCaller } from './tenant-credentials.js';
 
 /** /api/v1/applications: a developer's own applications. Mounted behind requireSession. */
 export function mountApplicationRoutes(api: ApiRegistrar, applications: ApplicationService): void {
@@ -27,6 +32,37 @@ export function mountApplicationRoutes(api: ApiRegistrar, applications: Applicat
     ({ params, query }, ctx) => applications.usage(sessionOf(ctx).account.id, params.id, query.days));
   api.post('/api/v1/applications/:id/quota-requests', { summary: 'Ask for a higher daily quota (online, not suspended, from 80 % of today\'s quota used)', status: 201, params: idParams, body: quotaRequestBody },
     ({ params, body }, ctx) => applications.quotaRequests.create(ownerOf(ctx), params.id, body));
+  api.put('/api/v1/applications/:id/public-key', { summary: 'Register the RSA public key (PEM or JWK, >= 3072 bits) tenant secrets are encrypted to', params: idParams, body: publicKeyBody },
+    ({ params, body }, ctx) => applications.tenantCredentials.setPublicKey(ownerOf(ctx), params.id, body));
   api.get('/api/v1/applications/:id/quota-requests', { summary: 'The application\'s quota raise requests, newest first', params: idParams, query: pageQuery },
     ({ params, query }, ctx) => applications.quotaRequests.listOwned(sessionOf(ctx).account.id, params.id, query));
+}
+
+/**
+ * `GET /api/v1/applications/:id/tenants/:tenantId`: the owner (a session) or the application
+ * itself (a client_credentials access token of its own client) fetches a tenant's client id and
+ * its secret, encrypted to the application's public key. Mounted on the public router: it
+ * authenticates either way itself.
+ */
+export function mountTenantCredentialRoutes(api: ApiRegistrar, applications: ApplicationService, deps: {
+  sessions: SessionService; verifyAccessToken: VerifyAccessToken; audience: string;
+}): void {
+  const session = requireSession(deps.sessions);
+
+  async function callerOf(ctx: Koa.Context): Promise<TenantCredentialsCaller> {
+    const bearer = /^Bearer +(\S+)$/i.exec(ctx.get('Authorization'))?.[1];
+    if (bearer && bearer.split('.').length === 3) {
+      const check = await deps.verifyAccessToken(bearer, { audience: deps.audience });
+      const ownToken = check.status === 'valid' && check.payload.sub === check.payload.client_id && check.client.applicationId && !check.client.tenantId;
+      if (!ownToken) throw new Unauthenticated('The bearer token must be a valid client_credentials access token of the application\'s own client.');
+      return { applicationId: check.client.applicationId! };
+    }
+    await session(ctx, async () => {});
+    return { accountId: sessionOf(ctx).account.id };
+  }
+
+  api.get('/api/v1/applications/:id/tenants/:tenantId', {
+    summary: 'A tenant\'s client id and secret, the secret as a compact JWE (RSA-OAEP-256, A256GCM) to the application\'s public key; for the owner or the application\'s own client_credentials token',
+    access: 'session', params: tenantParams,
+  }, async ({ params }, ctx) => applications.tenantCredentials.get(await callerOf(ctx), params.id, params.tenantId));
 }

@@ -70,3 +70,10 @@ export const quotaRequestStatus = z.enum(['pending', 'approved', 'rejected']);
 export const adminQuotaRequestListQuery = pageQuery.extend({ status: quotaRequestStatus.optional() });
 /** The admin may grant another figure than the one asked for. */
 export const approveQuotaRequestBody = z.strictObject({ dailyQuota: dailyQuota.optional() }).optional();
+
+/** The merchant's RSA public key, as PEM or as a JWK. */
+export const publicKeyBody = z.union([
+  z.strictObject({ pem: text(1, 20_000) }),
+  z.strictObject({ jwk: z.record(z.string(), z.unknown()) }),
+], { error: 'send {pem} or {jwk}' });
+export const tenantParams = idParams.extend({ tenantId: uuid });

@@ -14,6 +14,7 @@ import { createUsageQueries } from '../usage/queries.js';
 import { usageReport } from '../usage/report.js';
 import { createApplicationQueries, type ApplicationFilter, type ApplicationWithClient } from './queries.js';
 import { createQuotaRequestService } from './quota-requests.js';
+import { createTenantCredentials, describeMerchantKey } from './tenant-credentials.js';
 import { GRANT_TYPES, isLoopbackRedirect, loopbackHttpAllowed, type CreateApplication, type UpdateApplication } from './schemas.js';
 
 interface ClientFields {
@@ -41,6 +42,7 @@ export function renderApplication(row: ApplicationWithClient) {
     firstParty: row.first_party, consumerId: row.consumer_id, redirectUris: m.redirect_uris, grantTypes: m.grant_types,
     tokenEndpointAuthMethod: m.token_endpoint_auth_method, jwksUri: m.jwks_uri ?? null,
     suspended: row.suspended_at !== null, suspensionReason: row.suspension_reason, reviewNote: row.review_note,
+    publicKey: row.public_key ? describeMerchantKey(row.public_key) : null,
     createdAt: row.created_at.toISOString(), updatedAt: row.updated_at.toISOString(),
   };
 }
@@ -276,6 +278,7 @@ export function createApplicationService(ctx: AppContext, deps: {
     },
 
     quotaRequests,
+    tenantCredentials: createTenantCredentials(ctx, deps),
 
     /** Admin: a first-party application skips the consent page. */
     async setFirstParty(actor: Actor, id: string, firstParty: boolean): Promise<Application> {

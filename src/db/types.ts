@@ -112,6 +112,8 @@ export interface ApplicationsTable {
   suspended_at: Date | null;
   suspension_reason: string | null;
   review_note: string | null;
+  /** The merchant's RSA public key (public JWK, >= 3072 bits): tenant client secrets are encrypted to it. */
+  public_key: ColumnType<Record<string, string> | null, string | null | undefined, string | null>;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
 }
