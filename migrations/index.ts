@@ -8,6 +8,7 @@ import * as m0006 from './0006_application_lifecycle.js';
 import * as m0007 from './0007_identity_providers.js';
 import * as m0008 from './0008_organizations.js';
 import * as m0009 from './0009_tenant_clients.js';
+import * as m0010 from './0010_licenses.js';
 import * as m0011 from './0011_application_public_keys.js';
 
 // Listed by hand (not read from the folder) so the same code runs from dist/ and under jest.
@@ -22,5 +23,6 @@ export const migrations: Record<string, Migration> = {
   '0007_identity_providers': m0007,
   '0008_organizations': m0008,
   '0009_tenant_clients': m0009,
+  '0010_licenses': m0010,
   '0011_application_public_keys': m0011,
 };

@@ -41,6 +41,7 @@ import { mountSubscriptionAdminRoutes, mountSubscriptionRoutes } from './subscri
 import { mountFederationAdminRoutes, mountSsoPages } from './federation/routes.js';
 import { createSsoFlow } from './federation/sso.js';
 import { mountOrganizationRoutes } from './organizations/routes.js';
+import { mountLicenseAdminRoutes, mountLicenseRoutes } from './licenses/routes.js';
 
 export type AppServices = Services & { applications: ApplicationService };
 
@@ -69,6 +70,7 @@ export function buildApp(ctx: AppContext, services: AppServices, oidc: OidcParts
   mountAccountRoutes(publicApi, services.accounts, services.sessions, { secureCookies: ctx.issuer.startsWith('https:') });
   mountCatalogRoutes(publicApi, services.catalog);
   mountTenantCredentialRoutes(publicApi, services.applications, { ...services, verifyAccessToken: oidc.verifyAccessToken, audience: ctx.config.apiAudience });
+  mountLicenseRoutes(publicApi, services.licenses, { verifyAccessToken: oidc.verifyAccessToken, audience: ctx.config.apiAudience }); // the application's token, no session
   let openApiDocument: ReturnType<typeof buildOpenApiDocument> | undefined; // built once every route is registered
   publicApi.get('/api/v1/openapi.json', { summary: 'This document (OpenAPI 3.1)' }, () => (openApiDocument ??= buildOpenApiDocument(catalog, ctx.issuer)));
 
@@ -108,6 +110,7 @@ export function buildApp(ctx: AppContext, services: AppServices, oidc: OidcParts
   mountSubscriptionAdminRoutes(adminApi, services.subscriptions);
   mountConsumerAdminRoutes(adminApi, services.consumers);
   mountFederationAdminRoutes(adminApi, services.federation);
+  mountLicenseAdminRoutes(adminApi, services.licenses);
 
   app.use(requestContext(ctx.log));
   app.use(async function tokenEndpointAlias(koaCtx, next) {

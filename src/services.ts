@@ -13,6 +13,7 @@ import { createGatewayCache } from './gateway/cache.js';
 import { createFederationService } from './federation/service.js';
 import { createApplicationDirectory } from './applications/directory.js';
 import { createOrganizationService } from './organizations/service.js';
+import { createLicenseService } from './licenses/service.js';
 
 /** The composition root: every domain service, wired once per process. */
 export async function createServices(ctx: AppContext) {
@@ -31,7 +32,8 @@ export async function createServices(ctx: AppContext) {
   const gatewayCache = createGatewayCache(ctx, { credentials });
   const federation = await createFederationService(ctx, { audit, accounts });
   const organizations = createOrganizationService(ctx, { audit, accounts, clients, applications: createApplicationDirectory(ctx.db) });
+  const licenses = createLicenseService(ctx, { audit, organizations, applications: createApplicationDirectory(ctx.db) });
   await Promise.all([clients.ready, usage.ready, gatewayCache.ready]);
-  return { audit, settings, consumers, credentials, accounts, sessions, catalog, subscriptions, clients, usage, gatewayCache, federation, organizations };
+  return { audit, settings, consumers, credentials, accounts, sessions, catalog, subscriptions, clients, usage, gatewayCache, federation, organizations, licenses };
 }
 export type Services = Awaited<ReturnType<typeof createServices>>;

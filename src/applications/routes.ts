@@ -1,7 +1,7 @@
 import type Koa from 'koa';
 import type { SessionService } from '../accounts/sessions.js';
 import type { ApiRegistrar } from '../http/api-routes.js';
-import { Unauthenticated } from '../http/errors.js';
+import { applicationOf, requireApplicationToken } from '../http/client-token.js';
 import { pageQuery } from '../http/pagination.js';
 import { ownerOf, requireSession, sessionOf } from '../http/session.js';
 import { idParams, noBody } from '../http/validate.js';
@@ -48,16 +48,17 @@ export function mountTenantCredentialRoutes(api: ApiRegistrar, applications: App
   sessions: SessionService; verifyAccessToken: VerifyAccessToken; audience: string;
 }): void {
   const session = requireSession(deps.sessions);
+  const applicationToken = requireApplicationToken(deps.verifyAccessToken, deps.audience);
+  const noop = async () => {};
 
+  /** A JWT is the application's own token; anything else is a session (token or cookie). */
   async function callerOf(ctx: Koa.Context): Promise<TenantCredentialsCaller> {
     const bearer = /^Bearer +(\S+)$/i.exec(ctx.get('Authorization'))?.[1];
-    if (bearer && bearer.split('.').length === 3) {
-      const check = await deps.verifyAccessToken(bearer, { audience: deps.audience });
-      const ownToken = check.status === 'valid' && check.payload.sub === check.payload.client_id && check.client.applicationId && !check.client.tenantId;
-      if (!ownToken) throw new Unauthenticated('The bearer token must be a valid client_credentials access token of the application\'s own client.');
-      return { applicationId: check.client.applicationId! };
+    if (bearer?.split('.').length === 3) {
+      await applicationToken(ctx, noop);
+      return { applicationId: applicationOf(ctx).applicationId };
     }
-    await session(ctx, async () => {});
+    await session(ctx, noop);
     return { accountId: sessionOf(ctx).account.id };
   }
 

@@ -5,9 +5,10 @@ import { validate, type Schemas } from './validate.js';
 
 /**
  * Who may call a route, as the OpenAPI document tells it. 'org-admin': the platform admin or an
- * admin of the organization in the path (the service decides; others get 404).
+ * admin of the organization in the path (the service decides; others get 404). 'application': an
+ * application's back end with its client_credentials access token (no session).
  */
-export type Access = 'anyone' | 'session' | 'admin' | 'org-admin';
+export type Access = 'anyone' | 'session' | 'admin' | 'org-admin' | 'application';
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
 /** One management API route as documented: the schemas it validates with are the documentation. */

@@ -22,14 +22,20 @@ const STATUS_TEXT = { 200: 'OK', 201: 'Created', 204: 'No content' } as const;
 const ACCESS_TEXT: Partial<Record<ApiRoute['access'], string>> = {
   admin: 'Administrators only.',
   'org-admin': "Administrators, or the organization's own admins; to anyone else the organization does not exist (404).",
+  application: "The application's back end, with an access token of its own client from the client_credentials grant.",
 };
+
+function securityOf(access: ApiRoute['access']) {
+  if (access === 'anyone') return [];
+  return access === 'application' ? [{ clientCredentials: [] }] : [{ session: [] }, { sessionCookie: [] }];
+}
 
 function operationOf(route: ApiRoute) {
   const { params, query, body } = route.schemas;
   return {
     summary: route.summary,
     tags: [route.path.split('/')[3]], // /api/v1/<tag>/...
-    security: route.access === 'anyone' ? [] : [{ session: [] }, { sessionCookie: [] }],
+    security: securityOf(route.access),
     ...(ACCESS_TEXT[route.access] ? { description: ACCESS_TEXT[route.access] } : {}),
     parameters: [...parametersOf(params, 'path'), ...parametersOf(query, 'query')],
     ...(body && body !== noBody ? { requestBody: { required: !body.safeParse(undefined).success, content: { 'application/json': { schema: jsonSchemaOf(body) } } } } : {}),
@@ -56,6 +62,7 @@ export function buildOpenApiDocument(catalog: RouteCatalog, issuer: string) {
       securitySchemes: {
         session: { type: 'http', scheme: 'bearer', description: 'The session token from POST /api/v1/auth/login.' },
         sessionCookie: { type: 'apiKey', in: 'cookie', name: 'portico_session', description: 'Unsafe methods also need the X-CSRF-Token header.' },
+        clientCredentials: { type: 'oauth2', flows: { clientCredentials: { tokenUrl: `${issuer}/oauth2/token`, scopes: {} } } },
       },
       schemas: {
         Problem: {

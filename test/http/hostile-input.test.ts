@@ -20,6 +20,7 @@ const bodyRoutes = (): Array<[string, string, string | undefined]> => [
   ['POST', `/api/v1/admin/developers/${developerId}/reject`, admin],
   ['POST', `/api/v1/admin/developers/${developerId}/ban`, admin],
   ['POST', '/api/v1/admin/organizations', admin],
+  ['POST', '/api/v1/admin/licenses', admin],
 ];
 
 const deepJson = '['.repeat(20000) + ']'.repeat(20000);
