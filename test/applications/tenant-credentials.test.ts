@@ -89,6 +89,10 @@ describe('a tenant\'s client credentials', () => {
     // The secret is the tenant client's: the token endpoint authenticates it (then finds no such code).
     expect(await tokenEndpointWith(clientId, secret)).toBe('invalid_grant');
     expect(await tokenEndpointWith(clientId, `${secret}x`)).toBe('invalid_client');
+    // Nowhere in the clear: not in the logs, not in the application's own answers.
+    expect(server.logs.join('\n')).not.toContain(secret);
+    expect(JSON.stringify((await server.api.get(`/api/v1/applications/${app.id}`, { token: merchant.token })).body)).not.toContain(secret);
+    expect(JSON.stringify((await server.api.get(`${ORGS}/${orgId}/installs`, { token: admin })).body)).not.toContain(secret);
 
     const asApplication = await fetch(`${server.portico.url}/api/v1/applications/${app.id}/tenants/${orgId}`, {
       headers: { Authorization: `Bearer ${await clientCredentialsToken(app)}` },
