@@ -140,10 +140,10 @@ export async function createAccountService(ctx: AppContext, deps: { audit: Audit
       return row?.status === 'active' ? { ...renderAccount(row), emailVerified: row.email_verified } : undefined;
     },
 
-    /** The account of a username when it is active; undefined otherwise. */
-    async findActiveByUsername(username: string): Promise<Account | undefined> {
+    /** The account of a username, whatever its status. */
+    async findByUsername(username: string): Promise<Account | undefined> {
       const row = await accounts.findByUsername(username);
-      return row?.status === 'active' ? renderAccount(row) : undefined;
+      return row ? renderAccount(row) : undefined;
     },
 
     /** Usernames by account id, for lists that show who owns a record. */

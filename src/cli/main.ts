@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { ConfigError, loadConfig, resolveIssuer } from '../config/index.js';
 import { systemClock, type AppContext } from '../context.js';
-import { Conflict, PorticoError } from '../http/errors.js';
+import { Conflict, NotFound, PorticoError } from '../http/errors.js';
 import { DEMO_PRODUCTS } from '../catalog/demo.js';
 import { createLogger } from '../ops/logger.js';
 import { createServices } from '../services.js';
@@ -20,9 +20,15 @@ Commands:
   keys rotate [--grace-seconds N]          add a signing key: published at once, signing after N seconds
                                            (default ${DEFAULT_ROTATION_GRACE_SECONDS}; servers pick it up at their next start)
   seed demo                                add sample products of each type (skips slugs that exist)
+  developers approve <username>            approve a pending (or rejected) developer
+  developers ban <username> [--reason TEXT]
+                                           ban a developer: their sessions end, their credentials,
+                                           applications and tokens stop working on every server
   help                                     show this help
 
-Settings come from the environment (and a .env file), as for the server.`;
+Settings come from the environment (and a .env file), as for the server.
+Exit status: 0 done; 1 refused (no such account, already in that state, a name taken) or failed;
+2 bad usage or configuration.`;
 
 class UsageError extends Error {}
 
@@ -110,6 +116,25 @@ async function seedDemo(args: string[]): Promise<void> {
   process.stdout.write(added.length ? `added ${added.length} products: ${added.join(', ')}\n` : 'the demo products are already there\n');
 }
 
+const DEVELOPERS_USAGE = 'usage: portico developers approve <username> | portico developers ban <username> [--reason TEXT]';
+
+async function developersCommand(args: string[]): Promise<void> {
+  const [action, name, ...flags] = args;
+  if ((action !== 'approve' && action !== 'ban') || !name) throw new UsageError(DEVELOPERS_USAGE);
+  let reason: string | undefined;
+  if (flags.length > 0) {
+    if (action !== 'ban' || flags.length !== 2 || flags[0] !== '--reason' || !flags[1]!.trim() || flags[1]!.length > 500) throw new UsageError(DEVELOPERS_USAGE);
+    reason = flags[1];
+  }
+  const account = await withRuntime(async (ctx) => {
+    const services = await createServices(ctx);
+    const found = await services.accounts.findByUsername(name);
+    if (!found || found.role !== 'developer') throw new NotFound(`developer "${name}"`);
+    return services.accounts.moderate({ accountId: null, ip: null, requestId: 'cli' }, found.id, action, reason);
+  });
+  process.stdout.write(`${account.username} is now ${account.status}\n`);
+}
+
 export async function runCli(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
@@ -125,6 +150,9 @@ export async function runCli(argv: string[]): Promise<number> {
       case 'seed':
         await seedDemo(rest);
         return 0;
+      case 'developers':
+        await developersCommand(rest);
+        return 0;
       case 'admin':
         if (rest[0] !== 'create') throw new UsageError('usage: portico admin create <username> [--password-stdin]');
         await adminCreate(rest.slice(1));
@@ -138,9 +166,14 @@ export async function runCli(argv: string[]): Promise<number> {
         throw new UsageError(`unknown command "${command}"\n\n${HELP}`);
     }
   } catch (err) {
-    if (err instanceof UsageError || err instanceof ConfigError || err instanceof PorticoError) {
+    if (err instanceof UsageError || err instanceof ConfigError) {
       process.stderr.write(`portico: ${err.message}\n`);
       return 2;
+    }
+    // Refused by the rules (not found, already in that state, a name taken): the command was right, the state was not.
+    if (err instanceof PorticoError) {
+      process.stderr.write(`portico: ${err.message}\n`);
+      return err.status === 404 || err.status === 409 ? 1 : 2;
     }
     process.stderr.write(`portico: ${(err as Error).message}\n`);
     return 1;

@@ -19,7 +19,7 @@ describe('the admin CLI', () => {
     expect(created.stdout + created.stderr).not.toContain('cli-admin-password');
 
     const again = await runCli(['admin', 'create', 'ops-admin', '--password-stdin'], env, 'cli-admin-password\n');
-    expect(again.code).toBe(2);
+    expect(again.code).toBe(1); // refused by the state of things, not bad usage
     expect(again.stderr).toMatch(/taken/);
 
     const server = spawnPortico({ PORT: '0', ...env });
@@ -62,6 +62,45 @@ describe('the admin CLI', () => {
       expect((await api.get(`/api/v1/products?type=${type}`)).body.items.length).toBeGreaterThanOrEqual(2);
     }
     expect((await api.get('/api/v1/products/weather-mcp')).body.resourceUri).toBe('https://mcp.example.com/mcp/weather');
+    await server.stop();
+  });
+
+  it('approves and bans developers by username, with exit codes a shell expects', async () => {
+    const db = await createTestDatabase();
+    databases.push(db);
+    const env = { PORTICO_SECRET: TEST_SECRET, ...db.env, PORTICO_ADMIN_USERNAME: 'cli-root', PORTICO_ADMIN_PASSWORD: 'cli-root-password' };
+    // The embedded database admits one process: the server stops while the CLI works.
+    let server = spawnPortico({ PORT: '0', ...env });
+    let api = apiClient(await server.ready);
+    const admin = (await api.post('/api/v1/auth/login', { username: 'cli-root', password: 'cli-root-password' })).body.token;
+    expect((await api.put('/api/v1/admin/settings', { developerApproval: 'manual' }, { token: admin })).status).toBe(200);
+    for (const username of ['cli-waiting', 'cli-spammer']) {
+      expect((await api.post('/api/v1/developers', { username, password: `${username}-password` })).body.status).toBe('pending');
+    }
+    await server.stop();
+
+    const approved = await runCli(['developers', 'approve', 'cli-waiting'], env);
+    expect(approved).toMatchObject({ code: 0, stdout: 'cli-waiting is now active\n' });
+    const twice = await runCli(['developers', 'approve', 'cli-waiting'], env);
+    expect(twice.code).toBe(1);
+    expect(twice.stderr).toMatch(/Cannot approve an account that is active/);
+    const nobody = await runCli(['developers', 'ban', 'cli-nobody'], env);
+    expect(nobody.code).toBe(1);
+    expect(nobody.stderr).toMatch(/No such developer "cli-nobody"/);
+    expect((await runCli(['developers', 'ban', 'cli-root'], env)).code).toBe(1); // an admin is not a developer
+    for (const bad of [['developers'], ['developers', 'promote', 'cli-waiting'], ['developers', 'ban', 'cli-spammer', '--reason'], ['developers', 'approve', 'cli-spammer', '--reason', 'x']]) {
+      expect((await runCli(bad, env)).code).toBe(2);
+    }
+    expect(await runCli(['developers', 'ban', 'cli-spammer', '--reason', 'sent spam'], env)).toMatchObject({ code: 0, stdout: 'cli-spammer is now banned\n' });
+
+    server = spawnPortico({ PORT: '0', ...env });
+    api = apiClient(await server.ready);
+    expect((await api.post('/api/v1/auth/login', { username: 'cli-waiting', password: 'cli-waiting-password' })).status).toBe(200);
+    const banned = await api.post('/api/v1/auth/login', { username: 'cli-spammer', password: 'cli-spammer-password' });
+    expect(banned.status).toBe(403);
+    expect(banned.body.code).toBe('account_banned');
+    const audit = await api.get('/api/v1/admin/audit?action=account.banned', { token: (await api.post('/api/v1/auth/login', { username: 'cli-root', password: 'cli-root-password' })).body.token });
+    expect(audit.body.items[0]).toMatchObject({ actorId: null, details: { reason: 'sent spam' } });
     await server.stop();
   });
 
