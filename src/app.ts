@@ -26,6 +26,8 @@ import { mountPublicPages } from './portal/public-pages.js';
 import { mountConsolePages } from './portal/console-pages.js';
 import { mountAdminPages } from './portal/admin-pages.js';
 import { mountHealthRoutes } from './ops/health.js';
+import type { Metrics } from './ops/metrics/metrics.js';
+import { mountMetricsRoute } from './ops/metrics/route.js';
 import type { Services } from './services.js';
 import type { ApplicationService } from './applications/service.js';
 import { mountApplicationRoutes, mountTenantCredentialRoutes } from './applications/routes.js';
@@ -42,8 +44,9 @@ import { mountFederationAdminRoutes, mountSsoPages } from './federation/routes.j
 import { createSsoFlow } from './federation/sso.js';
 import { mountOrganizationRoutes } from './organizations/routes.js';
 import { mountLicenseAdminRoutes, mountLicenseRoutes } from './licenses/routes.js';
+import { limitTokenFailures } from './rate-limits/token-endpoint.js';
 
-export type AppServices = Services & { applications: ApplicationService };
+export type AppServices = Services & { applications: ApplicationService; metrics: Metrics };
 
 /** The token endpoint alias (api.md section 3): the very token endpoint under the management API's path. */
 export const TOKEN_ALIAS_PATH = '/api/v1/oauth2/token';
@@ -66,8 +69,9 @@ export function buildApp(ctx: AppContext, services: AppServices, oidc: OidcParts
   const catalog: RouteCatalog = [];
   const publicRoutes = new Router();
   mountHealthRoutes(publicRoutes, ctx.db);
+  mountMetricsRoute(publicRoutes, services.metrics, ctx.config.metricsToken); // not part of the OpenAPI document
   const publicApi = apiRoutes(publicRoutes, catalog, 'anyone');
-  mountAccountRoutes(publicApi, services.accounts, services.sessions, { secureCookies: ctx.issuer.startsWith('https:') });
+  mountAccountRoutes(publicApi, services.accounts, services.sessions, { secureCookies: ctx.issuer.startsWith('https:'), rateLimits: services.rateLimits });
   mountCatalogRoutes(publicApi, services.catalog);
   mountTenantCredentialRoutes(publicApi, services.applications, { ...services, verifyAccessToken: oidc.verifyAccessToken, audience: ctx.config.apiAudience });
   mountLicenseRoutes(publicApi, services.licenses, { verifyAccessToken: oidc.verifyAccessToken, audience: ctx.config.apiAudience }); // the application's token, no session
@@ -102,7 +106,7 @@ export function buildApp(ctx: AppContext, services: AppServices, oidc: OidcParts
   const adminRoutes = new Router();
   adminRoutes.use(requireSession(services.sessions), requireAdmin());
   const adminApi = apiRoutes(adminRoutes, catalog, 'admin');
-  mountAccountAdminRoutes(adminApi, services.accounts);
+  mountAccountAdminRoutes(adminApi, services.accounts, services.rateLimits);
   mountSettingsRoutes(adminApi, services.settings);
   mountAuditRoutes(adminApi, services.audit);
   mountApplicationAdminRoutes(adminApi, services.applications);
@@ -112,7 +116,7 @@ export function buildApp(ctx: AppContext, services: AppServices, oidc: OidcParts
   mountFederationAdminRoutes(adminApi, services.federation);
   mountLicenseAdminRoutes(adminApi, services.licenses);
 
-  app.use(requestContext(ctx.log));
+  app.use(requestContext(ctx.log, services.metrics.request));
   app.use(async function tokenEndpointAlias(koaCtx, next) {
     // Before any body parsing: the provider reads the form itself. It accepts the secret in the
     // Basic header or in the form for every secret-based client, which is what the alias promises.
@@ -132,6 +136,7 @@ export function buildApp(ctx: AppContext, services: AppServices, oidc: OidcParts
   app.use(compatRoutes.routes());
   app.use(compatRoutes.allowedMethods());
   app.use(protocolRoutes.routes()); // no allowedMethods: the provider answers other methods
+  app.use(limitTokenFailures(services.rateLimits)); // the token endpoint, its alias and /openapi/v1/token's grant
   // Last: oidc-provider answers its own routes (discovery, /oauth2/*) and passes the rest on.
   app.use(atIssuerOrigin(ctx.issuer));
   app.use(tenantClientRewrite(services.clients));
@@ -140,7 +145,7 @@ export function buildApp(ctx: AppContext, services: AppServices, oidc: OidcParts
     .flatMap((router) => router.stack.flatMap((layer) => layer.methods.filter((m) => m !== 'HEAD').map((method) => ({ method, path: String(layer.path) }))));
   const koa = app.callback();
   // The hot path, asked on every API call, before Koa.
-  const gateway = gatewayListener(ctx, createGatewayCheck(ctx, { ...services, cache: services.gatewayCache, verifyAccessToken: oidc.verifyAccessToken }));
+  const gateway = gatewayListener(ctx, createGatewayCheck(ctx, { ...services, cache: services.gatewayCache, verifyAccessToken: oidc.verifyAccessToken }), services.metrics.gateway);
   const listener: RequestListener = (req, res) => (isGatewayCheck(req.url ?? '') ? gateway(req, res) : koa(req, res));
   return { listener, routes };
 }

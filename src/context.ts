@@ -1,4 +1,6 @@
+import type { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
+import type pg from 'pg';
 import type { Config } from './config/index.js';
 import type { DerivedKeys } from './crypto/keys.js';
 import type { NotifyBus } from './db/bus.js';
@@ -19,6 +21,8 @@ export interface AppContext {
   log: Logger;
   clock: Clock;
   keys: DerivedKeys;
+  /** Connections shared by every node, for rate limits: PostgreSQL's pool (DATABASE_URL) and Redis (REDIS_URL). */
+  stores?: { pgPool?: pg.Pool; redis?: Redis };
 }
 
 /** Who did something, for the audit log. */

@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import type { Config } from './config/index.js';
 import type { AppContext, Clock } from './context.js';
 import { createNotifyBus } from './db/bus.js';
@@ -27,9 +28,13 @@ export async function openRuntime(config: Config, log: Logger) {
     await migrateToLatest(handle.db);
     await recordSecret(handle.db, keys.check);
     const opened = handle;
+    // Connected by the rate limits (createServices; a CLI command without services opens nothing).
+    // Commands fail at once while it is down, so the limits fall back to this node's memory.
+    const redis = config.redisUrl ? new Redis(config.redisUrl, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 }) : undefined;
     return {
-      handle, keys,
+      handle, keys, redis,
       async close() {
+        redis?.disconnect();
         await opened.close();
         await releaseLock();
       },
@@ -47,6 +52,7 @@ export type Runtime = Awaited<ReturnType<typeof openRuntime>>;
 export function createAppContext(runtime: Runtime, values: { config: Config; log: Logger; issuer: string; clock: Clock }): AppContext {
   return {
     ...values, keys: runtime.keys, db: runtime.handle.db,
+    stores: { pgPool: runtime.handle.pool, redis: runtime.redis },
     bus: createNotifyBus(runtime.handle, (err) => values.log.error({ err }, 'notification handler failed')),
   };
 }

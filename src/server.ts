@@ -6,6 +6,7 @@ import { ConfigError, loadConfig, resolveIssuer, type Config } from './config/in
 import { systemClock, type AppContext, type Clock } from './context.js';
 import { Conflict } from './http/errors.js';
 import { createLogger } from './ops/logger.js';
+import { createMetrics } from './ops/metrics/metrics.js';
 import { createAppContext, openRuntime } from './runtime.js';
 import { sweepExpiredOidcPayloads } from './oidc/adapter.js';
 import { clientValidator, createProvider } from './oidc/provider.js';
@@ -83,7 +84,18 @@ export async function startPortico(options: StartOptions = {}): Promise<RunningP
   }
   const applications = createApplicationService(context, { ...services, validateClient: clientValidator(provider) });
   const verifyAccessToken = createAccessTokenVerifier(context, { ...services, signingKeys, revokedGrants });
-  const { listener, routes } = buildApp(context, { ...services, applications }, { provider, revokedGrants, verifyAccessToken });
+  const { pool } = runtime.handle;
+  const metrics = createMetrics({
+    usage: services.usage,
+    caches: {
+      gateway_api_keys: services.gatewayCache.stats.apiKeys, gateway_access_keys: services.gatewayCache.stats.accessKeys,
+      gateway_consumers: services.gatewayCache.stats.consumers, gateway_products: services.gatewayCache.stats.products,
+      oauth_clients: services.clients.stats, verified_tokens: verifyAccessToken.stats,
+    },
+    poolStats: pool && (() => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, max: pool.options.max ?? 10 })),
+  });
+  metrics.watchProvider(provider);
+  const { listener, routes } = buildApp(context, { ...services, applications, metrics }, { provider, revokedGrants, verifyAccessToken });
   handler = listener;
 
   const sweep = setInterval(() => {

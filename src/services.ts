@@ -14,6 +14,7 @@ import { createFederationService } from './federation/service.js';
 import { createApplicationDirectory } from './applications/directory.js';
 import { createOrganizationService } from './organizations/service.js';
 import { createLicenseService } from './licenses/service.js';
+import { createRateLimits } from './rate-limits/service.js';
 
 /** The composition root: every domain service, wired once per process. */
 export async function createServices(ctx: AppContext) {
@@ -22,7 +23,8 @@ export async function createServices(ctx: AppContext) {
   const consumers = createConsumerService(ctx, { audit, settings });
   const credentials = createCredentialService(ctx, { audit, consumers });
   const accounts = await createAccountService(ctx, { audit, consumers, settings });
-  const sessions = createSessionService(ctx, { audit });
+  const rateLimits = await createRateLimits(ctx, { audit });
+  const sessions = createSessionService(ctx, { audit, rateLimits });
   const catalog = createCatalogService(ctx, { audit });
   const subscriptions = createSubscriptionService(ctx, { audit, settings, consumers, catalog, accounts });
   const clients = createClientStore(ctx, { accounts, settings });
@@ -34,6 +36,6 @@ export async function createServices(ctx: AppContext) {
   const organizations = createOrganizationService(ctx, { audit, accounts, clients, applications: createApplicationDirectory(ctx.db) });
   const licenses = createLicenseService(ctx, { audit, organizations, applications: createApplicationDirectory(ctx.db) });
   await Promise.all([clients.ready, usage.ready, gatewayCache.ready]);
-  return { audit, settings, consumers, credentials, accounts, sessions, catalog, subscriptions, clients, usage, gatewayCache, federation, organizations, licenses };
+  return { audit, settings, consumers, credentials, accounts, sessions, catalog, subscriptions, clients, usage, gatewayCache, federation, organizations, licenses, rateLimits };
 }
 export type Services = Awaited<ReturnType<typeof createServices>>;

@@ -3,6 +3,7 @@ import type { ApiRegistrar } from '../http/api-routes.js';
 import { noBody } from '../http/validate.js';
 import { actorOf, cookieDefaults, CSRF_COOKIE, requireSession, SESSION_COOKIE, sessionOf } from '../http/session.js';
 import { loginBody, registerBody } from './schemas.js';
+import type { RateLimits } from '../rate-limits/service.js';
 import type { AccountService } from './service.js';
 import { SESSION_TTL_SECONDS, type SessionService } from './sessions.js';
 
@@ -19,9 +20,11 @@ export function clearSessionCookies(ctx: Koa.Context): void {
 }
 
 /** Registration and the session endpoints: /api/v1/developers, /api/v1/auth/*, /api/v1/me. */
-export function mountAccountRoutes(api: ApiRegistrar, accounts: AccountService, sessions: SessionService, options: { secureCookies: boolean }): void {
-  api.post('/api/v1/developers', { summary: 'Register a developer account', status: 201, body: registerBody }, ({ body }, ctx) =>
-    accounts.register(actorOf(ctx), body));
+export function mountAccountRoutes(api: ApiRegistrar, accounts: AccountService, sessions: SessionService, options: { secureCookies: boolean; rateLimits: RateLimits }): void {
+  api.post('/api/v1/developers', { summary: 'Register a developer account', status: 201, body: registerBody }, async ({ body }, ctx) => {
+    await options.rateLimits.admitRegistration(actorOf(ctx));
+    return accounts.register(actorOf(ctx), body);
+  });
 
   api.post('/api/v1/auth/login', { summary: 'Log in: a session token and an HttpOnly session cookie', body: loginBody }, async ({ body }, ctx) => {
     const result = await sessions.login({ ...actorOf(ctx), userAgent: ctx.get('User-Agent') || null }, body.username, body.password);

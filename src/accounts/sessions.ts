@@ -1,4 +1,5 @@
 import type { AuditService } from '../audit/service.js';
+import type { RateLimits } from '../rate-limits/service.js';
 import type { Actor, AppContext } from '../context.js';
 import { passwordNeedsRehash, hashPassword, verifyAgainstDummy, verifyPassword } from '../crypto/passwords.js';
 import { keyedHash, randomToken, safeEqual } from '../crypto/tokens.js';
@@ -11,7 +12,7 @@ export const SESSION_TTL_SECONDS = 43_200;
 
 export interface Session { id: string; account: Account; expiresAt: Date }
 
-export function createSessionService(ctx: AppContext, deps: { audit: AuditService }) {
+export function createSessionService(ctx: AppContext, deps: { audit: AuditService; rateLimits: RateLimits }) {
   const accounts = createAccountQueries(ctx.db);
   const sessions = createSessionQueries(ctx.db);
   const hashToken = (token: string) => keyedHash(ctx.keys.sessionToken, token);
@@ -20,17 +21,22 @@ export function createSessionService(ctx: AppContext, deps: { audit: AuditServic
   return {
     /**
      * Verifies the password first and only then tells the account's status, so usernames cannot
-     * be probed: an unknown user costs the same argon2 verification as a wrong password.
+     * be probed: an unknown user costs the same argon2 verification as a wrong password. Every
+     * password login (API, portal form, authorization flow) passes here, so here it is rate
+     * limited: per username and per address, unknown usernames like known ones (RateLimited).
      */
-    async verifyCredentials(username: string, password: string): Promise<Account> {
+    async verifyCredentials(username: string, password: string, actor: Actor): Promise<Account> {
+      const attempt = await deps.rateLimits.beginLogin(actor, username);
       const account = await accounts.findByUsername(username);
       const verified = account?.password_hash
         ? await verifyPassword(account.password_hash, password)
         : await verifyAgainstDummy(password);
       if (!account || !verified) {
+        await attempt.failed(actor, account?.id);
         ctx.log.info('login refused: invalid credentials');
         throw new InvalidCredentials();
       }
+      await attempt.succeeded();
       if (account.status !== 'active') throw new AccountNotActive(account.status, account.status_reason);
       if (account.password_hash && passwordNeedsRehash(account.password_hash)) {
         await accounts.setPasswordHash(account.id, await hashPassword(password));
@@ -39,7 +45,7 @@ export function createSessionService(ctx: AppContext, deps: { audit: AuditServic
     },
 
     async login(actor: Actor & { userAgent: string | null }, username: string, password: string) {
-      return this.open(actor, await this.verifyCredentials(username, password));
+      return this.open(actor, await this.verifyCredentials(username, password, actor));
     },
 
     /** A new session for an account already authenticated (password, or enterprise SSO with `details`). */

@@ -24,6 +24,7 @@ Commands:
   developers ban <username> [--reason TEXT]
                                            ban a developer: their sessions end, their credentials,
                                            applications and tokens stop working on every server
+  unlock <username>                        end a login lock (too many wrong passwords) at once
   help                                     show this help
 
 Settings come from the environment (and a .env file), as for the server.
@@ -135,6 +136,16 @@ async function developersCommand(args: string[]): Promise<void> {
   process.stdout.write(`${account.username} is now ${account.status}\n`);
 }
 
+async function unlock(args: string[]): Promise<void> {
+  const [name, ...extra] = args;
+  if (!name || extra.length > 0) throw new UsageError('usage: portico unlock <username>');
+  const result = await withRuntime(async (ctx) => {
+    const services = await createServices(ctx);
+    return services.rateLimits.unlock({ accountId: null, ip: null, requestId: 'cli' }, name);
+  });
+  process.stdout.write(result.wasLocked ? `${result.username} is unlocked\n` : `${result.username} was not locked\n`);
+}
+
 export async function runCli(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
@@ -152,6 +163,9 @@ export async function runCli(argv: string[]): Promise<number> {
         return 0;
       case 'developers':
         await developersCommand(rest);
+        return 0;
+      case 'unlock':
+        await unlock(rest);
         return 0;
       case 'admin':
         if (rest[0] !== 'create') throw new UsageError('usage: portico admin create <username> [--password-stdin]');

@@ -72,6 +72,9 @@ export function mountCompatRoutes(router: Router, ctx: AppContext, deps: {
       return answer(koaCtx, 200, BUSINESS_CODES.success, 'success', { token: result.access_token, expiresIn: result.expires_in });
     }
     if (koaCtx.status >= 500) return answer(koaCtx, 500, BUSINESS_CODES.unavailable, 'internal error');
+    // Too many failed grants for this client (rate-limits/token-endpoint.ts; Retry-After is set): the
+    // contract's code for "limited, come back after Retry-After".
+    if (koaCtx.status === 429) return answer(koaCtx, 429, BUSINESS_CODES.quotaUsedUp, String(result?.error_description ?? 'too many failed token requests'));
     // A client the provider does not serve may be one with the right secret whose owner is banned or
     // whose application is suspended: that is told (1200) only to whoever proves the secret.
     const found = result?.error === 'invalid_client' ? await deps.clients.lookup(clientId) : undefined;

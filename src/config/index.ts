@@ -20,7 +20,29 @@ export interface Config {
   secret: string | undefined;
   trustProxy: boolean;
   gatewaySecret: string | undefined;
+  /** When set, GET /metrics needs it as a bearer token; unset, /metrics is open (keep it off the internet). */
+  metricsToken: string | undefined;
   logLevel: string;
+  /** Login, registration and token endpoint limits (src/rate-limits/). */
+  rateLimits: RateLimitConfig;
+}
+
+export interface RateLimitConfig {
+  /** Key prefix in the shared store (Redis). */
+  prefix: string;
+  /** Failed logins of one username within `loginWindowSeconds` that start a lock. */
+  loginMaxFailures: number;
+  loginWindowSeconds: number;
+  /** The first lock; each further lock within a day lasts twice the one before, up to `loginMaxLockSeconds`. */
+  loginLockSeconds: number;
+  loginMaxLockSeconds: number;
+  /** Failed logins from one IP address within `loginWindowSeconds`. */
+  loginIpMaxFailures: number;
+  registrationMaxPerIp: number;
+  registrationWindowSeconds: number;
+  /** invalid_client / invalid_grant answers of the token endpoint per client id within `tokenWindowSeconds`. */
+  tokenMaxFailures: number;
+  tokenWindowSeconds: number;
 }
 
 /** Thrown for any invalid or refused setting; main prints the message and exits non-zero. */
@@ -63,7 +85,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     secret: e.PORTICO_SECRET,
     trustProxy: e.TRUST_PROXY,
     gatewaySecret: e.GATEWAY_SECRET,
+    metricsToken: e.METRICS_TOKEN,
     logLevel: e.LOG_LEVEL,
+    rateLimits: {
+      prefix: e.RATE_LIMIT_PREFIX,
+      loginMaxFailures: e.LOGIN_MAX_FAILURES,
+      loginWindowSeconds: e.LOGIN_WINDOW_SECONDS,
+      loginLockSeconds: e.LOGIN_LOCK_SECONDS,
+      loginMaxLockSeconds: Math.max(e.LOGIN_MAX_LOCK_SECONDS, e.LOGIN_LOCK_SECONDS),
+      loginIpMaxFailures: e.LOGIN_IP_MAX_FAILURES,
+      registrationMaxPerIp: e.REGISTRATION_MAX_PER_IP,
+      registrationWindowSeconds: e.REGISTRATION_WINDOW_SECONDS,
+      tokenMaxFailures: e.TOKEN_MAX_FAILURES,
+      tokenWindowSeconds: e.TOKEN_WINDOW_SECONDS,
+    },
   };
   if (production) assertProductionReady(config);
   return config;

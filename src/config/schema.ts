@@ -12,6 +12,13 @@ const booleanFlag = z.preprocess(
 const httpUrl = (what: string) =>
   z.url({ protocol: /^https?$/, message: `must be an absolute http(s) URL (${what})` });
 
+/** A whole number within bounds, `fallback` when unset or empty. */
+const count = (fallback: number, min: number, max: number) => z.preprocess(
+  (v) => (v === '' || v === undefined ? String(fallback) : v),
+  z.string().regex(/^\d+$/, 'must be a whole number').transform(Number)
+    .pipe(z.number().int().min(min).max(max, `must be between ${min} and ${max}`)),
+);
+
 /** Every environment variable Portico reads, with its default. The single source of truth. */
 export const envSchema = z.object({
   NODE_ENV: optionalText,
@@ -45,6 +52,21 @@ export const envSchema = z.object({
   USAGE_COUNTING: z.preprocess((v) => (v === '' || v === undefined ? 'on' : String(v).toLowerCase()), z.enum(['on', 'off'])),
   TRUST_PROXY: booleanFlag,
   GATEWAY_SECRET: optionalText,
+  // When set, GET /metrics requires `Authorization: Bearer <METRICS_TOKEN>`.
+  METRICS_TOKEN: optionalText,
+  // Rate limits and brute-force protection (README "Rate limits").
+  LOGIN_MAX_FAILURES: count(10, 1, 1_000),
+  LOGIN_WINDOW_SECONDS: count(60, 1, 86_400),
+  LOGIN_LOCK_SECONDS: count(60, 1, 86_400),
+  LOGIN_MAX_LOCK_SECONDS: count(3_600, 1, 604_800),
+  LOGIN_IP_MAX_FAILURES: count(100, 1, 1_000_000),
+  REGISTRATION_MAX_PER_IP: count(20, 1, 1_000_000),
+  REGISTRATION_WINDOW_SECONDS: count(600, 1, 86_400),
+  TOKEN_MAX_FAILURES: count(30, 1, 1_000_000),
+  TOKEN_WINDOW_SECONDS: count(60, 1, 86_400),
+  // Keeps deployments (or test runs) that share one Redis apart.
+  RATE_LIMIT_PREFIX: z.preprocess((v) => (v === '' || v === undefined ? 'portico' : v),
+    z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1 to 64 letters, digits, ".", "_" or "-"')),
   LOG_LEVEL: z.preprocess((v) => (v === '' || v === undefined ? 'info' : v),
     z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])),
 });

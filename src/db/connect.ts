@@ -10,6 +10,8 @@ export type DatabaseKind = 'postgres' | 'pglite';
 export interface DatabaseHandle {
   db: Kysely<Database>;
   kind: DatabaseKind;
+  /** The pg pool behind `db` (PostgreSQL only), for libraries that take one (rate limits). */
+  pool?: pg.Pool;
   /** Receives NOTIFY payloads of a channel; resolves once listening. Used by the bus only. */
   listen(channel: string, onPayload: (payload: string) => void): Promise<void>;
   /** Called after a lost LISTEN connection is back: notifications may have been missed. */
@@ -43,6 +45,7 @@ async function openPostgres(connectionString: string): Promise<DatabaseHandle> {
   return {
     db,
     kind: 'postgres',
+    pool,
     listen: (channel, onPayload) => listener.listen(channel, onPayload),
     onListenReconnect: (handler) => listener.reconnectHandlers.push(handler),
     async close() {

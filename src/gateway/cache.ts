@@ -4,6 +4,7 @@ import { PRODUCT_TOPIC } from '../catalog/service.js';
 import type { CredentialOwner, CredentialService } from '../consumers/credentials.js';
 import { CONSUMER_TOPIC } from '../consumers/service.js';
 import type { AppContext } from '../context.js';
+import { cacheStats, type CacheStats } from '../ops/metrics/stats.js';
 import { SUBSCRIPTION_TOPIC } from '../subscriptions/service.js';
 
 /** A missed notification heals this fast: every entry is read again after it. */
@@ -26,6 +27,12 @@ export function createGatewayCache(ctx: AppContext, deps: { credentials: Credent
   const accessKeys = new LRUCache<string, (CredentialOwner & { secretKey: string }) | typeof MISSING>({ max, ttl: ENTRY_TTL_MS });
   const consumers = new LRUCache<string, ConsumerGrants>({ max, ttl: ENTRY_TTL_MS });
   let products: Promise<{ bySlug: Map<string, GatewayProduct>; byPrefix: Map<string, GatewayProduct>; loadedAt: number }> | undefined;
+  let productCount = 0;
+  /** Lookups answered from memory or not, read by /metrics. */
+  const stats = {
+    apiKeys: cacheStats(() => apiKeys.size), accessKeys: cacheStats(() => accessKeys.size),
+    consumers: cacheStats(() => consumers.size), products: cacheStats(() => (products ? productCount : 0)),
+  };
 
   function dropConsumer(consumerId: string): void {
     consumers.delete(consumerId);
@@ -43,9 +50,13 @@ export function createGatewayCache(ctx: AppContext, deps: { credentials: Credent
   ctx.bus.onReset(clear);
 
   /** A cached value, or one load whose result is cached (`MISSING` only briefly). */
-  async function through<T extends object>(cache: LRUCache<string, T | typeof MISSING>, key: string, load: () => Promise<T | undefined>): Promise<T | undefined> {
+  async function through<T extends object>(cache: LRUCache<string, T | typeof MISSING>, counts: CacheStats, key: string, load: () => Promise<T | undefined>): Promise<T | undefined> {
     const hit = cache.get(key);
-    if (hit !== undefined) return hit === MISSING ? undefined : hit;
+    if (hit !== undefined) {
+      counts.hits += 1;
+      return hit === MISSING ? undefined : hit;
+    }
+    counts.misses += 1;
     const loaded = await load();
     cache.set(key, loaded ?? MISSING, loaded ? {} : { ttl: MISSING_TTL_MS });
     return loaded;
@@ -54,10 +65,13 @@ export function createGatewayCache(ctx: AppContext, deps: { credentials: Credent
   async function loadProducts() {
     const rows = await ctx.db.selectFrom('products').select(['id', 'slug', 'route_prefix', 'type', 'resource_uri']).where('status', '=', 'published').execute();
     const all = rows.map((r) => ({ id: r.id, slug: r.slug, routePrefix: r.route_prefix, type: r.type, resourceUri: r.resource_uri }));
+    productCount = all.length;
     return { bySlug: new Map(all.map((p) => [p.slug, p])), byPrefix: new Map(all.map((p) => [p.routePrefix, p])), loadedAt: Date.now() };
   }
 
   async function productTable() {
+    if (products) stats.products.hits += 1;
+    else stats.products.misses += 1;
     const table = await (products ??= loadProducts().catch((err) => { products = undefined; throw err; }));
     if (Date.now() - table.loadedAt > ENTRY_TTL_MS) products = undefined;
     return table;
@@ -65,19 +79,24 @@ export function createGatewayCache(ctx: AppContext, deps: { credentials: Credent
 
   return {
     ready,
+    stats,
 
     apiKeyOwner(apiKey: string) {
       const key = createHash('sha256').update(apiKey).digest('base64url'); // the key itself is not kept, even in memory
-      return through(apiKeys, key, () => deps.credentials.findApiKeyOwner(apiKey));
+      return through(apiKeys, stats.apiKeys, key, () => deps.credentials.findApiKeyOwner(apiKey));
     },
 
     accessKey(accessKey: string) {
-      return through(accessKeys, accessKey, () => deps.credentials.findAccessKey(accessKey));
+      return through(accessKeys, stats.accessKeys, accessKey, () => deps.credentials.findAccessKey(accessKey));
     },
 
     async consumer(consumerId: string): Promise<ConsumerGrants | undefined> {
       const hit = consumers.get(consumerId);
-      if (hit) return hit;
+      if (hit) {
+        stats.consumers.hits += 1;
+        return hit;
+      }
+      stats.consumers.misses += 1;
       const [row, approved] = await Promise.all([
         ctx.db.selectFrom('consumers').select('daily_quota').where('id', '=', consumerId).executeTakeFirst(),
         ctx.db.selectFrom('subscriptions').select('product_id').where('consumer_id', '=', consumerId).where('status', '=', 'approved').execute(),

@@ -4,6 +4,7 @@ import { safeEqual } from '../crypto/tokens.js';
 import { BUSINESS_CODES } from '../http/business.js';
 import { requestIdOf } from '../http/request-context.js';
 import { SECURITY_HEADERS } from '../http/security-headers.js';
+import type { GatewayMeter } from '../ops/metrics/stats.js';
 import type { GatewayCheck } from './check.js';
 
 export const GATEWAY_CHECK_PATH = '/gateway/check';
@@ -25,10 +26,11 @@ const first = (value: string | string[] | undefined) => (Array.isArray(value) ? 
  * Served by Node's request listener itself, ahead of Koa: it is asked on every API call, reads no
  * body and sets no cookie, and Koa's context, router and middleware cost more than the check.
  */
-export function gatewayListener(ctx: AppContext, check: GatewayCheck): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+export function gatewayListener(ctx: AppContext, check: GatewayCheck, meter?: GatewayMeter): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   const secret = ctx.config.gatewaySecret;
 
   function answer(req: IncomingMessage, res: ServerResponse, requestId: string, status: number, code: number, msg: string, headers: Record<string, string> = {}): void {
+    meter?.decision(status, code);
     const body = JSON.stringify({ code, msg });
     res.writeHead(status, {
       ...headers, ...SECURITY_HEADERS, 'Cache-Control': 'no-store', 'X-Request-Id': requestId,
@@ -61,9 +63,11 @@ export function gatewayListener(ctx: AppContext, check: GatewayCheck): (req: Inc
     const requestId = requestIdOf(first(req.headers['x-request-id']));
     const started = process.hrtime.bigint();
     await decide(req, res, requestId);
+    const ns = Number(process.hrtime.bigint() - started);
+    meter?.observe(ns / 1e9);
     // Thousands a second: the access line would cost more than the check, so it is debug only.
     if (ctx.log.isLevelEnabled('debug')) {
-      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      const ms = ns / 1e6;
       ctx.log.debug({ requestId, method: req.method, route: GATEWAY_CHECK_PATH, status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request');
     }
   };

@@ -57,6 +57,12 @@ export class Conflict extends PorticoError {
 export class QuotaRaiseNotAllowed extends PorticoError {
   constructor(detail: string, extensions: Record<string, unknown> = {}) { super(409, 'quota_raise_not_allowed', 'Quota raise not allowed', detail, extensions); }
 }
+/** Too many attempts (api.md section 4): answered with `Retry-After`, in whole seconds. */
+export class RateLimited extends PorticoError {
+  constructor(readonly retryAfter: number, detail = 'Too many attempts.') {
+    super(429, 'rate_limited', 'Too many requests', `${detail} Try again in ${retryAfter} seconds.`);
+  }
+}
 export class AccountNotActive extends PorticoError {
   constructor(status: 'pending' | 'rejected' | 'banned', reason: string | null) {
     const detail = {

@@ -1,10 +1,11 @@
 import type Koa from 'koa';
-import { MethodNotAllowed, NotFound, PorticoError } from './errors.js';
+import { MethodNotAllowed, NotFound, PorticoError, RateLimited } from './errors.js';
 
 const PROBLEM_TYPE = 'application/problem+json';
 
 function send(ctx: Koa.Context, error: PorticoError): void {
   ctx.status = error.status;
+  if (error instanceof RateLimited) ctx.set('Retry-After', String(error.retryAfter));
   ctx.type = PROBLEM_TYPE;
   ctx.body = {
     ...error.extensions,

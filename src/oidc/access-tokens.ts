@@ -3,6 +3,7 @@ import { createLocalJWKSet, jwtVerify, type JWK, type JWTPayload } from 'jose';
 import { LRUCache } from 'lru-cache';
 import type { AccountService } from '../accounts/service.js';
 import type { AppContext } from '../context.js';
+import { cacheStats } from '../ops/metrics/stats.js';
 import type { ClientRecord, ClientStanding, ClientStore } from './clients.js';
 import type { RevokedGrants } from './revoked-grants.js';
 
@@ -51,12 +52,17 @@ export function createAccessTokenVerifier(ctx: AppContext, deps: { signingKeys: 
   // Tokens whose signature and claims were verified, by hash, until they expire: a busy client's
   // token is verified once, not on every call. What can change (grant, client, accounts) is not cached.
   const verified = new LRUCache<string, JWTPayload & Record<string, unknown>>({ max: 50_000 });
+  const stats = cacheStats(() => verified.size);
 
   async function verifiedPayload(token: string): Promise<(JWTPayload & Record<string, unknown>) | undefined> {
     const key = createHash('sha256').update(token).digest('base64url');
     const now = ctx.clock.now();
     const cached = verified.get(key);
-    if (cached) return Number(cached.exp) * 1000 > now.getTime() ? cached : undefined;
+    if (cached) {
+      stats.hits += 1;
+      return Number(cached.exp) * 1000 > now.getTime() ? cached : undefined;
+    }
+    stats.misses += 1;
     const verify = () => jwtVerify(token, keySet, { issuer: ctx.issuer, typ: 'at+jwt', currentDate: now });
     try {
       const { payload } = await verify().catch(async (err: { code?: string }) => {
@@ -72,7 +78,8 @@ export function createAccessTokenVerifier(ctx: AppContext, deps: { signingKeys: 
 
   const audienceOf = (payload: JWTPayload) => (Array.isArray(payload.aud) ? payload.aud : [payload.aud]);
 
-  return async function verifyAccessToken(token: string, options: { audience?: string } = {}): Promise<AccessTokenCheck> {
+  // The cache's lookups ride on the function, read by /metrics.
+  return Object.assign(async function verifyAccessToken(token: string, options: { audience?: string } = {}): Promise<AccessTokenCheck> {
     const payload = await verifiedPayload(token);
     if (!payload || (options.audience && !audienceOf(payload).includes(options.audience))) return { status: 'invalid' };
     const clientId = typeof payload.client_id === 'string' ? payload.client_id : undefined;
@@ -84,6 +91,6 @@ export function createAccessTokenVerifier(ctx: AppContext, deps: { signingKeys: 
     const sub = String(payload.sub);
     if (sub !== clientId && !(await deps.accounts.isActive(sub))) return { status: 'refused', reason: 'user_inactive', payload, client: found.record };
     return { status: 'valid', payload, client: found.record };
-  };
+  }, { stats });
 }
 export type VerifyAccessToken = ReturnType<typeof createAccessTokenVerifier>;

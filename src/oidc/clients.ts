@@ -7,6 +7,7 @@ import type { AppContext } from '../context.js';
 import { seal, unseal } from '../crypto/seal.js';
 import { randomToken } from '../crypto/tokens.js';
 import type { Database } from '../db/types.js';
+import { cacheStats } from '../ops/metrics/stats.js';
 import { createClientQueries } from './client-queries.js';
 
 const TOPIC = 'oauth_clients';
@@ -64,6 +65,7 @@ export interface NewClient {
  */
 export function createClientStore(ctx: AppContext, deps: { accounts: AccountService; settings: SettingsService }) {
   const cache = new LRUCache<string, ClientRecord | 'missing'>({ max: 10_000 });
+  const stats = cacheStats(() => cache.size);
   // Bumped on every change: a load that raced with a change is not cached (it may be stale).
   let generation = 0;
   const drop = (clientIds: string[]) => { generation += 1; for (const id of clientIds) cache.delete(id); };
@@ -118,11 +120,15 @@ export function createClientStore(ctx: AppContext, deps: { accounts: AccountServ
 
   return {
     ready,
+    /** Lookups answered from memory or not, read by /metrics. */
+    stats,
     /** The client whatever its standing, and its standing; undefined for an unknown client. */
     async lookup(clientId: string): Promise<{ record: ClientRecord; standing: ClientStanding } | undefined> {
       if (clientId.length > 200 || clientId.includes('\u0000')) return undefined;
       let record = cache.get(clientId);
-      if (record === undefined) {
+      if (record !== undefined) stats.hits += 1;
+      else {
+        stats.misses += 1;
         const loadedAt = generation;
         record = await load(clientId);
         if (loadedAt === generation) cache.set(clientId, record);

@@ -7,7 +7,8 @@ import { keyedHash, safeEqual } from '../crypto/tokens.js';
 import { slugParams } from '../federation/schemas.js';
 import type { SsoFlow } from '../federation/sso.js';
 import { parseForm } from '../http/body.js';
-import { AccountNotActive, InvalidCredentials, PorticoError } from '../http/errors.js';
+import { AccountNotActive, InvalidCredentials, PorticoError, RateLimited } from '../http/errors.js';
+import { actorOf } from '../http/session.js';
 import { validate } from '../http/validate.js';
 import { LOGIN_MESSAGES } from '../portal/notices.js';
 import { renderPage } from '../portal/render.js';
@@ -84,14 +85,15 @@ export function mountInteractionRoutes(router: Router, ctx: AppContext, provider
     const interaction = await details(koaCtx);
     const fields = await form(koaCtx, interaction.uid);
     try {
-      const account = await sessions.verifyCredentials(fields.username ?? '', fields.password ?? '');
+      const account = await sessions.verifyCredentials(fields.username ?? '', fields.password ?? '', actorOf(koaCtx));
       const returnTo = await provider.interactionResult(koaCtx.req, koaCtx.res, { login: { accountId: account.id } }, { mergeWithLastSubmission: false });
       koaCtx.status = 303;
       koaCtx.redirect(returnTo);
     } catch (err) {
-      if (!(err instanceof InvalidCredentials || err instanceof AccountNotActive)) throw err;
-      const status = err instanceof InvalidCredentials ? 401 : 403;
-      await showLogin(koaCtx, interaction.uid, interaction.params.client_id, { error: LOGIN_MESSAGES[err.code], username: fields.username?.slice(0, 256) }, status);
+      if (!(err instanceof InvalidCredentials || err instanceof AccountNotActive || err instanceof RateLimited)) throw err;
+      if (err instanceof RateLimited) koaCtx.set('Retry-After', String(err.retryAfter));
+      const message = err instanceof RateLimited ? err.message : LOGIN_MESSAGES[err.code];
+      await showLogin(koaCtx, interaction.uid, interaction.params.client_id, { error: message, username: fields.username?.slice(0, 256) }, err.status);
     }
   });
 

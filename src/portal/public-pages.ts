@@ -6,7 +6,7 @@ import { renderMarkdown } from '../catalog/markdown.js';
 import { idOrSlugParams, PRODUCT_TYPES, productListQuery } from '../catalog/schemas.js';
 import { subscribeBody } from '../subscriptions/schemas.js';
 import type { AppContext } from '../context.js';
-import { AccountNotActive, InvalidCredentials } from '../http/errors.js';
+import { AccountNotActive, InvalidCredentials, RateLimited } from '../http/errors.js';
 import { actorOf, ownerOf, sessionOf } from '../http/session.js';
 import { validate } from '../http/validate.js';
 import type { Services } from '../services.js';
@@ -64,6 +64,7 @@ export function mountPublicPages(router: Router, ctx: AppContext, services: Serv
     const fields = await pages.form(koaCtx);
     try {
       const input = formInput(registerBody, fields);
+      await services.rateLimits.admitRegistration(actorOf(koaCtx));
       const account = await services.accounts.register(actorOf(koaCtx), input);
       if (account.status === 'pending') {
         return await pages.render(koaCtx, 'signup-pending', { title: 'Waiting for approval', username: account.username });
@@ -71,6 +72,7 @@ export function mountPublicPages(router: Router, ctx: AppContext, services: Serv
       await startSession(koaCtx, input.username, input.password);
       pages.redirect(koaCtx, '/console/consumers', 'signed-up');
     } catch (err) {
+      if (err instanceof RateLimited) koaCtx.set('Retry-After', String(err.retryAfter));
       await pages.render(koaCtx, 'signup', { title: 'Sign up', error: formError(err), values: { username: fields.username, email: fields.email } }, formStatus(err));
     }
   });
@@ -89,11 +91,12 @@ export function mountPublicPages(router: Router, ctx: AppContext, services: Serv
       await startSession(koaCtx, (fields.username ?? '').slice(0, 256), (fields.password ?? '').slice(0, 1024));
       pages.redirect(koaCtx, next);
     } catch (err) {
-      if (!(err instanceof InvalidCredentials || err instanceof AccountNotActive)) throw err;
+      if (!(err instanceof InvalidCredentials || err instanceof AccountNotActive || err instanceof RateLimited)) throw err;
+      if (err instanceof RateLimited) koaCtx.set('Retry-After', String(err.retryAfter));
       const reason = err.extensions.reason;
       await pages.render(koaCtx, 'signin', {
         title: 'Log in', next, username: fields.username?.slice(0, 256), ...await ssoButtons(),
-        error: `${LOGIN_MESSAGES[err.code]}${typeof reason === 'string' ? ` Reason: ${reason}` : ''}`,
+        error: err instanceof RateLimited ? err.message : `${LOGIN_MESSAGES[err.code]}${typeof reason === 'string' ? ` Reason: ${reason}` : ''}`,
       }, err.status);
     }
   });

@@ -91,8 +91,8 @@ export function createUsageCounter(ctx: AppContext, options: CounterOptions = {}
   const nodeId = randomUUID();
   const slots = new Map<string, Slot>();
   const slotName = (key: CounterKey) => `${key.kind}:${key.id}:${key.day}`;
-  /** Database round trips and calls that had to wait for one, for metrics and for the tests that hold the counter to its promise. */
-  const stats = { reservations: 0, reports: 0, waits: 0 };
+  /** Database round trips, calls that had to wait for one and refused calls, for metrics and for the tests that hold the counter to its promise. */
+  const stats = { reservations: 0, reports: 0, waits: 0, denials: 0 };
 
   const ready = ctx.bus.subscribe(TOPIC, (payload) => {
     if (payload.node === nodeId) return;
@@ -281,10 +281,10 @@ export function createUsageCounter(ctx: AppContext, options: CounterOptions = {}
       const now = Date.now();
       const slot = slotFor(subject, day, quota, now);
       slot.lastUseAt = now;
-      const decision = (allowed: boolean): QuotaDecision => ({
-        allowed, limit: quota, resetAt: new Date(end),
-        remaining: Math.max(0, quota - slot.syncedTotal + slot.held),
-      });
+      const decision = (allowed: boolean): QuotaDecision => {
+        if (!allowed) stats.denials += 1;
+        return { allowed, limit: quota, resetAt: new Date(end), remaining: Math.max(0, quota - slot.syncedTotal + slot.held) };
+      };
       for (;;) {
         if (slot.held > 0) {
           slot.held -= 1;

@@ -92,6 +92,9 @@ describe('the admin CLI', () => {
       expect((await runCli(bad, env)).code).toBe(2);
     }
     expect(await runCli(['developers', 'ban', 'cli-spammer', '--reason', 'sent spam'], env)).toMatchObject({ code: 0, stdout: 'cli-spammer is now banned\n' });
+    expect(await runCli(['unlock', 'cli-waiting'], env)).toMatchObject({ code: 0, stdout: 'cli-waiting was not locked\n' });
+    expect((await runCli(['unlock', 'cli-nobody'], env)).code).toBe(1);
+    expect((await runCli(['unlock'], env)).code).toBe(2);
 
     server = spawnPortico({ PORT: '0', ...env });
     api = apiClient(await server.ready);

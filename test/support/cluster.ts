@@ -12,11 +12,11 @@ export interface TwoNodes { urls: string[]; stop(): Promise<void> }
  * Two built servers on one fresh database, with one issuer as behind one load balancer (a token
  * of one is valid on the other) and the test admin account.
  */
-export async function startTwoNodes(issuer: string): Promise<TwoNodes> {
+export async function startTwoNodes(issuer: string, extraEnv: Record<string, string> = {}): Promise<TwoNodes> {
   const database = await createTestDatabase();
   const env = {
     ...database.env, PORT: '0', PORTICO_SECRET: TEST_SECRET, ISSUER: issuer,
-    PORTICO_ADMIN_USERNAME: ADMIN.username, PORTICO_ADMIN_PASSWORD: ADMIN.password,
+    PORTICO_ADMIN_USERNAME: ADMIN.username, PORTICO_ADMIN_PASSWORD: ADMIN.password, ...extraEnv,
   };
   // One after the other: the first creates the admin account.
   const nodes = [spawnPortico(env)];
