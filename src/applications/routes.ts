@@ -1,7 +1,7 @@
 import type Koa from 'koa';
 import type { SessionService } from '../accounts/sessions.js';
 import type { ApiRegistrar } from '../http/api-routes.js';
-import { applicationOf, requireApplicationToken } from '../http/client-token.js';
+import { applicationOf, bearerOf, requireApplicationToken } from '../http/client-token.js';
 import { pageQuery } from '../http/pagination.js';
 import { ownerOf, requireSession, sessionOf } from '../http/session.js';
 import { idParams, noBody } from '../http/validate.js';
@@ -53,8 +53,7 @@ export function mountTenantCredentialRoutes(api: ApiRegistrar, applications: App
 
   /** A JWT is the application's own token; anything else is a session (token or cookie). */
   async function callerOf(ctx: Koa.Context): Promise<TenantCredentialsCaller> {
-    const bearer = /^Bearer +(\S+)$/i.exec(ctx.get('Authorization'))?.[1];
-    if (bearer?.split('.').length === 3) {
+    if (bearerOf(ctx)?.split('.').length === 3) {
       await applicationToken(ctx, noop);
       return { applicationId: applicationOf(ctx).applicationId };
     }

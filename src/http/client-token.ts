@@ -12,7 +12,7 @@ declare module 'koa' {
 const CHALLENGE = 'Bearer realm="portico"';
 
 /** The token of `Authorization: Bearer <token>` (fetch trims a trailing space, so the scheme alone counts as none). */
-function bearerOf(ctx: Koa.Context): string | undefined {
+export function bearerOf(ctx: Koa.Context): string | undefined {
   const header = ctx.get('Authorization').trim();
   return /^Bearer(\s|$)/i.test(header) ? header.slice('Bearer'.length).trim() || undefined : undefined;
 }
