@@ -44,7 +44,6 @@ import { mountFederationAdminRoutes, mountSsoPages } from './federation/routes.j
 import { createSsoFlow } from './federation/sso.js';
 import { mountOrganizationRoutes } from './organizations/routes.js';
 import { mountLicenseAdminRoutes, mountLicenseRoutes } from './licenses/routes.js';
-import { limitTokenFailures } from './rate-limits/token-endpoint.js';
 
 export type AppServices = Services & { applications: ApplicationService; metrics: Metrics };
 
@@ -136,7 +135,6 @@ export function buildApp(ctx: AppContext, services: AppServices, oidc: OidcParts
   app.use(compatRoutes.routes());
   app.use(compatRoutes.allowedMethods());
   app.use(protocolRoutes.routes()); // no allowedMethods: the provider answers other methods
-  app.use(limitTokenFailures(services.rateLimits)); // the token endpoint, its alias and /openapi/v1/token's grant
   // Last: oidc-provider answers its own routes (discovery, /oauth2/*) and passes the rest on.
   app.use(atIssuerOrigin(ctx.issuer));
   app.use(tenantClientRewrite(services.clients));

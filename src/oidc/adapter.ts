@@ -13,10 +13,13 @@ import type { ClientStore } from './clients.js';
 /** Ids come from the request: one that could never have been stored is simply not found. */
 const lookable = (id: string) => id.length <= 1024 && !id.includes('\u0000');
 
-export function createOidcAdapter(db: Kysely<Database>, clock: Clock, clients?: ClientStore) {
+/** Called with the id of every client the provider looks up; may throw a provider error to refuse the request. */
+export type ClientLookupGuard = (clientId: string) => void;
+
+export function createOidcAdapter(db: Kysely<Database>, clock: Clock, clients?: ClientStore, guard?: ClientLookupGuard) {
   return (model: string): Adapter => {
     // Clients are not oidc-provider artifacts: they come from oauth_clients, through its cache.
-    if (model === 'Client' && clients) return clientAdapter(clients);
+    if (model === 'Client' && clients) return clientAdapter(clients, guard);
     const live = () => db.selectFrom('oidc_payloads').select(['payload', 'consumed_at'])
       .where('model', '=', model)
       .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', clock.now())]));
@@ -68,10 +71,13 @@ export function createOidcAdapter(db: Kysely<Database>, clock: Clock, clients?: 
   };
 }
 
-function clientAdapter(clients: ClientStore): Adapter {
+function clientAdapter(clients: ClientStore, guard?: ClientLookupGuard): Adapter {
   const readOnly = async () => { throw new Error('clients are managed through the applications API'); };
   return {
-    find: async (id) => (await clients.find(id))?.metadata as AdapterPayload | undefined,
+    async find(id) {
+      guard?.(id);
+      return (await clients.find(id))?.metadata as AdapterPayload | undefined;
+    },
     upsert: readOnly, consume: readOnly, destroy: readOnly, revokeByGrantId: readOnly,
     findByUid: async () => undefined, findByUserCode: async () => undefined,
   };
