@@ -2,7 +2,6 @@ import type { RequestListener } from 'node:http';
 import Router from '@koa/router';
 import Koa from 'koa';
 import mount from 'koa-mount';
-import type Provider from 'oidc-provider';
 import { mountJwtTokenEndpoints } from './oidc/jwt-endpoints.js';
 import type { RevokedGrants } from './oidc/revoked-grants.js';
 import type { VerifyAccessToken } from './oidc/access-tokens.js';
@@ -17,6 +16,7 @@ import { problemResponses } from './http/problem.js';
 import { requestContext } from './http/request-context.js';
 import { requireAdmin, requireSession } from './http/session.js';
 import { atIssuerOrigin } from './oidc/issuer-origin.js';
+import type { ProviderRef } from './oidc/live-provider.js';
 import { tenantClientRewrite } from './oidc/tenants.js';
 import { mountInteractionRoutes } from './oidc/interactions.js';
 import { OIDC_ROUTES } from './oidc/routes.js';
@@ -50,7 +50,7 @@ export type AppServices = Services & { applications: ApplicationService; metrics
 /** The token endpoint alias (api.md section 3): the very token endpoint under the management API's path. */
 export const TOKEN_ALIAS_PATH = '/api/v1/oauth2/token';
 
-export interface OidcParts { provider: Provider; revokedGrants: RevokedGrants; verifyAccessToken: VerifyAccessToken }
+export interface OidcParts { provider: ProviderRef; revokedGrants: RevokedGrants; verifyAccessToken: VerifyAccessToken }
 
 /** Method and path of every route the app's routers serve (the OpenAPI test compares the document with it). */
 export type RouteTable = Array<{ method: string; path: string }>;
@@ -138,7 +138,14 @@ export function buildApp(ctx: AppContext, services: AppServices, oidc: OidcParts
   // Last: oidc-provider answers its own routes (discovery, /oauth2/*) and passes the rest on.
   app.use(atIssuerOrigin(ctx.issuer));
   app.use(tenantClientRewrite(services.clients));
-  app.use(mount(provider));
+  // The provider of the current signing keys: a rotation swaps in a new one for the next request.
+  const mounted = new WeakMap<object, Koa.Middleware>();
+  app.use((koaCtx, next) => {
+    const current = provider.current;
+    let handler = mounted.get(current);
+    if (!handler) mounted.set(current, handler = mount(current));
+    return handler(koaCtx, next);
+  });
   const routes = [publicRoutes, pageRoutes, developerRoutes, adminRoutes, compatRoutes, protocolRoutes]
     .flatMap((router) => router.stack.flatMap((layer) => layer.methods.filter((m) => m !== 'HEAD').map((method) => ({ method, path: String(layer.path) }))));
   const koa = app.callback();

@@ -11,11 +11,11 @@ import { createAppContext, openRuntime } from './runtime.js';
 import { sweepExpiredOidcPayloads } from './oidc/adapter.js';
 import { clientValidator, createProvider } from './oidc/provider.js';
 import { loadSigningKeys } from './oidc/keys.js';
+import { createLiveProvider } from './oidc/live-provider.js';
 import { createRevokedGrants, type RevokedGrants } from './oidc/revoked-grants.js';
 import { createAccessTokenVerifier } from './oidc/access-tokens.js';
 import type { JWK } from 'jose';
 import { createApplicationService } from './applications/service.js';
-import type Provider from 'oidc-provider';
 import { createServices, type Services } from './services.js';
 
 export interface StartOptions {
@@ -61,18 +61,12 @@ export async function startPortico(options: StartOptions = {}): Promise<RunningP
 
   const context = createAppContext(runtime, { config, log, issuer, clock: options.clock ?? systemClock });
   let services: Services;
-  let provider: Provider;
   let signingKeys: JWK[];
   let revokedGrants: RevokedGrants;
   try {
     services = await createServices(context);
-    signingKeys = await loadSigningKeys(context.db, context.keys.seal, context.clock); // read once per start
+    signingKeys = await loadSigningKeys(context.db, context.keys.seal, context.clock);
     revokedGrants = await createRevokedGrants(context);
-    provider = createProvider(context, { ...services, signingKeys });
-    // Refresh-token reuse and the revocation endpoint revoke grants; their JWTs must die with them.
-    provider.on('grant.revoked', (_koaCtx, grantId: string) => {
-      revokedGrants.revoke(grantId).catch((err) => log.error({ err }, 'recording a revoked grant failed'));
-    });
     if (config.admin) {
       const created = await services.accounts.bootstrapAdmin(config.admin);
       if (created) log.info({ username: created.username }, 'created the admin account from PORTICO_ADMIN_USERNAME');
@@ -82,7 +76,6 @@ export async function startPortico(options: StartOptions = {}): Promise<RunningP
     await runtime.close();
     throw err instanceof Conflict ? new ConfigError(`PORTICO_ADMIN_USERNAME: ${err.message}`) : err;
   }
-  const applications = createApplicationService(context, { ...services, validateClient: clientValidator(provider) });
   const verifyAccessToken = createAccessTokenVerifier(context, { ...services, signingKeys, revokedGrants });
   const { pool } = runtime.handle;
   const metrics = createMetrics({
@@ -94,7 +87,21 @@ export async function startPortico(options: StartOptions = {}): Promise<RunningP
     },
     poolStats: pool && (() => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, max: pool.options.max ?? 10 })),
   });
-  metrics.watchProvider(provider);
+  // A provider per set of signing keys, swapped in when they change (keys rotate, activation, retirement).
+  const provider = await createLiveProvider(context, {
+    keys: signingKeys,
+    build(keys) {
+      const built = createProvider(context, { ...services, signingKeys: keys });
+      // Refresh-token reuse and the revocation endpoint revoke grants; their JWTs must die with them.
+      built.on('grant.revoked', (_koaCtx, grantId: string) => {
+        revokedGrants.revoke(grantId).catch((err) => log.error({ err }, 'recording a revoked grant failed'));
+      });
+      metrics.watchProvider(built);
+      return built;
+    },
+    keysChanged: (keys) => verifyAccessToken.useKeys(keys),
+  });
+  const applications = createApplicationService(context, { ...services, validateClient: clientValidator(provider) });
   const { listener, routes } = buildApp(context, { ...services, applications, metrics }, { provider, revokedGrants, verifyAccessToken });
   handler = listener;
 
@@ -115,6 +122,7 @@ export async function startPortico(options: StartOptions = {}): Promise<RunningP
     close() {
       closing ??= (async () => {
         clearInterval(sweep);
+        await provider.close();
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         const grace = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS).unref();

@@ -8,7 +8,7 @@ import { createServices } from '../services.js';
 import { createAppContext, openRuntime } from '../runtime.js';
 import { password as passwordRule, username as usernameRule } from '../accounts/schemas.js';
 import { createAuditService } from '../audit/service.js';
-import { DEFAULT_ROTATION_GRACE_SECONDS, listSigningKeys, loadSigningKeys, rotateSigningKey } from '../oidc/keys.js';
+import { DEFAULT_ROTATION_GRACE_SECONDS, listSigningKeys, loadSigningKeys, rotateSigningKey, SIGNING_KEYS_TOPIC } from '../oidc/keys.js';
 
 const HELP = `Usage: portico <command>
 
@@ -92,9 +92,11 @@ async function keysCommand(args: string[]): Promise<void> {
       await createAuditService(ctx.db).record(ctx.db, { accountId: null, ip: null, requestId: 'cli' }, {
         action: 'signing_key.rotated', targetType: 'signing_key', targetId: rotated.kid, details: { activatesAt: rotated.activatesAt.toISOString() },
       });
+      // Running servers publish the key now and switch to it at its activation, without a restart.
+      await ctx.bus.publish(ctx.db, SIGNING_KEYS_TOPIC, { kid: rotated.kid });
       return rotated;
     });
-    process.stdout.write(`added signing key ${kid}: published now, signing from ${activatesAt.toISOString()} (after a restart)\n`);
+    process.stdout.write(`added signing key ${kid}: published now, signing from ${activatesAt.toISOString()}\n`);
     return;
   }
   throw new UsageError('usage: portico keys list | portico keys rotate [--grace-seconds N]');

@@ -1,6 +1,6 @@
 import type Koa from 'koa';
 import * as oidc from 'openid-client';
-import type Provider from 'oidc-provider';
+import type { ProviderRef } from '../oidc/live-provider.js';
 import { setSessionCookies } from '../accounts/routes.js';
 import type { SessionService } from '../accounts/sessions.js';
 import type { AppContext } from '../context.js';
@@ -52,7 +52,7 @@ function upstreamProblem(err: unknown, name: string): PorticoError {
   return new PorticoError(502, 'sso_failed', 'Sign-in failed', `The answer of ${name} could not be verified, so you were not signed in.`);
 }
 
-export function createSsoFlow(ctx: AppContext, deps: { federation: FederationService; sessions: SessionService; provider: Provider }) {
+export function createSsoFlow(ctx: AppContext, deps: { federation: FederationService; sessions: SessionService; provider: ProviderRef }) {
   const { federation } = deps;
   const https = ctx.issuer.startsWith('https:');
   const now = () => ctx.clock.now().getTime();
@@ -132,7 +132,7 @@ export function createSsoFlow(ctx: AppContext, deps: { federation: FederationSer
       }
       let returnTo: string;
       try {
-        returnTo = await deps.provider.interactionResult(koaCtx.req, koaCtx.res, { login: { accountId } }, { mergeWithLastSubmission: false });
+        returnTo = await deps.provider.current.interactionResult(koaCtx.req, koaCtx.res, { login: { accountId } }, { mergeWithLastSubmission: false });
       } catch {
         throw new PorticoError(400, 'interaction_expired', 'Sign-in expired', 'This sign-in has expired or was opened in another browser. Start again from the application.');
       }

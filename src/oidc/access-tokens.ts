@@ -91,6 +91,12 @@ export function createAccessTokenVerifier(ctx: AppContext, deps: { signingKeys: 
     const sub = String(payload.sub);
     if (sub !== clientId && !(await deps.accounts.isActive(sub))) return { status: 'refused', reason: 'user_inactive', payload, client: found.record };
     return { status: 'valid', payload, client: found.record };
-  }, { stats });
+  }, {
+    stats,
+    /** The keys of the provider now in service (a rotation took effect on this node). */
+    useKeys(keys: JWK[]): void {
+      keySet = createLocalJWKSet({ keys: keys.map(publicPart) });
+    },
+  });
 }
 export type VerifyAccessToken = ReturnType<typeof createAccessTokenVerifier>;

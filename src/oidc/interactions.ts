@@ -1,6 +1,5 @@
 import type Router from '@koa/router';
 import type Koa from 'koa';
-import type Provider from 'oidc-provider';
 import type { SessionService } from '../accounts/sessions.js';
 import type { AppContext } from '../context.js';
 import { keyedHash, safeEqual } from '../crypto/tokens.js';
@@ -12,6 +11,7 @@ import { actorOf } from '../http/session.js';
 import { validate } from '../http/validate.js';
 import { LOGIN_MESSAGES } from '../portal/notices.js';
 import { renderPage } from '../portal/render.js';
+import type { ProviderRef } from './live-provider.js';
 
 const SCOPE_LABELS: Record<string, string> = {
   openid: 'Know who you are (your account id)',
@@ -30,12 +30,12 @@ const tenantDenialOf = (interaction: { prompt: { details: Record<string, unknown
  * JavaScript; every form carries a CSRF token bound to the interaction, which the provider's
  * own interaction cookie binds to this browser.
  */
-export function mountInteractionRoutes(router: Router, ctx: AppContext, provider: Provider, sessions: SessionService, sso: SsoFlow): void {
+export function mountInteractionRoutes(router: Router, ctx: AppContext, provider: ProviderRef, sessions: SessionService, sso: SsoFlow): void {
   const csrfTokenOf = (uid: string) => keyedHash(ctx.keys.csrf, `interaction:${uid}`);
 
   async function details(koaCtx: Koa.Context) {
     try {
-      return await provider.interactionDetails(koaCtx.req, koaCtx.res);
+      return await provider.current.interactionDetails(koaCtx.req, koaCtx.res);
     } catch {
       throw new PorticoError(400, 'interaction_expired', 'Sign-in expired', 'This sign-in has expired or was opened in another browser. Start again from the application.');
     }
@@ -51,7 +51,7 @@ export function mountInteractionRoutes(router: Router, ctx: AppContext, provider
   }
 
   async function clientName(clientId: unknown): Promise<string> {
-    const client = typeof clientId === 'string' ? await provider.Client.find(clientId) : undefined;
+    const client = typeof clientId === 'string' ? await provider.current.Client.find(clientId) : undefined;
     return (client?.clientName as string | undefined) ?? 'An application';
   }
 
@@ -86,7 +86,7 @@ export function mountInteractionRoutes(router: Router, ctx: AppContext, provider
     const fields = await form(koaCtx, interaction.uid);
     try {
       const account = await sessions.verifyCredentials(fields.username ?? '', fields.password ?? '', actorOf(koaCtx));
-      const returnTo = await provider.interactionResult(koaCtx.req, koaCtx.res, { login: { accountId: account.id } }, { mergeWithLastSubmission: false });
+      const returnTo = await provider.current.interactionResult(koaCtx.req, koaCtx.res, { login: { accountId: account.id } }, { mergeWithLastSubmission: false });
       koaCtx.status = 303;
       koaCtx.redirect(returnTo);
     } catch (err) {
@@ -111,13 +111,13 @@ export function mountInteractionRoutes(router: Router, ctx: AppContext, provider
     await form(koaCtx, interaction.uid);
     const { prompt, params, session, grantId } = interaction;
     if (prompt.name !== 'consent' || !session) throw new PorticoError(400, 'interaction_expired', 'Sign-in expired', 'Start again from the application.');
-    const grant = grantId ? await provider.Grant.find(grantId) : new provider.Grant({ accountId: session.accountId, clientId: String(params.client_id) });
+    const grant = grantId ? await provider.current.Grant.find(grantId) : new provider.current.Grant({ accountId: session.accountId, clientId: String(params.client_id) });
     if (!grant) throw new PorticoError(400, 'interaction_expired', 'Sign-in expired', 'Start again from the application.');
     const missing = prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
     if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
     if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
     for (const [resource, scopes] of Object.entries(missing.missingResourceScopes ?? {})) grant.addResourceScope(resource, scopes.join(' '));
-    const returnTo = await provider.interactionResult(koaCtx.req, koaCtx.res, { consent: { grantId: await grant.save() } }, { mergeWithLastSubmission: true });
+    const returnTo = await provider.current.interactionResult(koaCtx.req, koaCtx.res, { consent: { grantId: await grant.save() } }, { mergeWithLastSubmission: true });
     koaCtx.status = 303;
     koaCtx.redirect(returnTo);
   });
@@ -126,7 +126,7 @@ export function mountInteractionRoutes(router: Router, ctx: AppContext, provider
     const interaction = await details(koaCtx);
     await form(koaCtx, interaction.uid);
     const description = interaction.prompt.name === 'tenant' ? tenantDenialOf(interaction) : 'The user denied access.';
-    const returnTo = await provider.interactionResult(koaCtx.req, koaCtx.res,
+    const returnTo = await provider.current.interactionResult(koaCtx.req, koaCtx.res,
       { error: 'access_denied', error_description: description }, { mergeWithLastSubmission: false });
     koaCtx.status = 303;
     koaCtx.redirect(returnTo);

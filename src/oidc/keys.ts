@@ -10,6 +10,9 @@ export const RETIRE_AFTER_MS = 24 * 60 * 60 * 1000;
 /** Default wait between publishing a new key and signing with it, so relying parties fetch it first. */
 export const DEFAULT_ROTATION_GRACE_SECONDS = 60 * 60;
 
+/** Told to every node when the keys change (`keys rotate`): each swaps in a provider with the new keys. */
+export const SIGNING_KEYS_TOPIC = 'signing_keys';
+
 const sealingContext = (kid: string) => `signing_keys:${kid}`;
 
 async function createKey(db: Kysely<Database>, sealKey: Buffer, state: SigningKeyState, activatesAt: Date): Promise<string> {
@@ -53,7 +56,23 @@ export async function loadSigningKeys(db: Kysely<Database>, sealKey: Buffer, clo
   return ordered.map((row) => JSON.parse(unseal(sealKey, row.sealed_private_jwk, sealingContext(row.kid))) as JWK);
 }
 
-/** Adds a key: published at once, signing after `graceSeconds` (at the next start after that). */
+/**
+ * When the keys change next by themselves: a next key starts signing, or a superseded key is
+ * retired (no longer published). Undefined when nothing is due.
+ */
+export async function nextKeyChangeAt(db: Kysely<Database>): Promise<Date | undefined> {
+  const rows = await db.selectFrom('signing_keys').select(['state', 'activates_at']).where('state', 'in', ['active', 'next'])
+    .orderBy('activates_at', 'desc').execute();
+  const times = rows.flatMap((row, i) => {
+    if (row.state === 'next') return [row.activates_at.getTime()];
+    // An active key is superseded when the newer active key above it activated.
+    const newer = rows.slice(0, i).findLast((r) => r.state === 'active');
+    return newer ? [newer.activates_at.getTime() + RETIRE_AFTER_MS] : [];
+  });
+  return times.length ? new Date(Math.min(...times)) : undefined;
+}
+
+/** Adds a key: published at once, signing after `graceSeconds`. */
 export async function rotateSigningKey(db: Kysely<Database>, sealKey: Buffer, clock: Clock, graceSeconds = DEFAULT_ROTATION_GRACE_SECONDS) {
   const activatesAt = new Date(clock.now().getTime() + graceSeconds * 1000);
   const kid = await createKey(db, sealKey, graceSeconds > 0 ? 'next' : 'active', activatesAt);

@@ -5,6 +5,7 @@ import type { AppContext } from '../context.js';
 import { ValidationFailed } from '../http/errors.js';
 import { renderPage } from '../portal/render.js';
 import { createOidcAdapter } from './adapter.js';
+import type { ProviderRef } from './live-provider.js';
 import { toProviderMetadata, type ClientStore } from './clients.js';
 import { SIGNING_ALG } from './keys.js';
 import { tokenLifetimes } from './ttl.js';
@@ -161,10 +162,10 @@ export function createProvider(ctx: AppContext, deps: { clients: ClientStore; ac
 }
 
 /** Checks client metadata with oidc-provider's own rules, as a 400 validation_failed. */
-export function clientValidator(provider: Provider) {
+export function clientValidator(provider: ProviderRef) {
   return async (metadata: Record<string, unknown>): Promise<void> => {
     try {
-      await provider.Client.validate({ ...toProviderMetadata(metadata), client_id: 'validation', client_secret: 'v'.repeat(43) });
+      await provider.current.Client.validate({ ...toProviderMetadata(metadata), client_id: 'validation', client_secret: 'v'.repeat(43) });
     } catch (err) {
       const e = err as { error_description?: string; message?: string };
       throw new ValidationFailed([{ path: 'body', message: e.error_description ?? e.message ?? 'invalid client metadata' }]);

@@ -6,7 +6,8 @@ import { spawnPortico } from './process.js';
 /** Two server processes can share only a PostgreSQL database (the embedded one is locked to one). */
 export const onPostgres = process.env.DATABASE_URL ? describe : describe.skip;
 
-export interface TwoNodes { urls: string[]; stop(): Promise<void> }
+/** `env` is what the nodes were started with (database, secret), for a CLI run against them. */
+export interface TwoNodes { urls: string[]; env: Record<string, string>; stop(): Promise<void> }
 
 /**
  * Two built servers on one fresh database, with one issuer as behind one load balancer (a token
@@ -24,7 +25,7 @@ export async function startTwoNodes(issuer: string, extraEnv: Record<string, str
   nodes.push(spawnPortico(env));
   const urls = await Promise.all(nodes.map((n) => n.ready));
   return {
-    urls,
+    urls, env,
     async stop() {
       await Promise.all(nodes.map((n) => n.stop()));
       await database.drop();
