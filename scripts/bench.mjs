@@ -7,7 +7,10 @@
 // at a time: a warm-up whose figures are dropped, then a fixed duration.
 //
 // Rows: /gateway/check with an API key, an AK/SK signature and a JWT; POST /oauth2/token
-// (client_credentials, Basic) and POST /openapi/v1/token (JSON). The cost of counting: the API-key
+// (client_credentials, Basic), POST /openapi/v1/token (JSON), refresh grants (rotated refresh
+// tokens from the authorization-code flow), password logins (argon2id), introspection of a JWT;
+// then client_credentials against a bare oidc-provider (scripts/bench/bare-provider.mjs, its own
+// process, configured alike) and the ratio of the two rates. The cost of counting: the API-key
 // row on servers restarted alternately with USAGE_COUNTING=on and off, --counting-pairs times
 // (5), the median of the pairs (one pair alone is at the mercy of the machine's noise).
 //
@@ -19,10 +22,14 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { readProfile, summariseProfile } from './bench/cpu-profile.mjs';
 import { measure } from './bench/load.mjs';
-import { PRODUCT, seed } from './bench/seed.mjs';
+import { BARE_CLIENT, BARE_READY } from './bench/bare-provider.mjs';
+import { refreshTokens } from './bench/refresh-tokens.mjs';
+import { seedScale } from './bench/scale-seed.mjs';
+import { PRODUCT, REDIRECT_URI, seed } from './bench/seed.mjs';
 import { signRequest } from './bench/sdk-signer.mjs';
 import { createPostgresDatabase, killAll, logPath, startServer } from './bench/server.mjs';
 
@@ -34,6 +41,7 @@ const { values: args } = parseArgs({
     connections: { type: 'string', default: '50' },
     'cpu-prof': { type: 'string' },
     'counting-pairs': { type: 'string', default: '5' },
+    scale: { type: 'boolean', default: false },
   },
 });
 const settings = {
@@ -61,6 +69,8 @@ const TARGETS = {
   jwt: { text: '>= 4,000/s', met: (r) => r.requestsPerSecond >= 4000 },
 };
 const COUNTING_TARGET = 0.10;
+const BARE_RATIO_TARGET = 0.85; // Portico's client_credentials grants/s over the bare provider's
+const BARE_SCRIPT = fileURLToPath(new URL('./bench/bare-provider.mjs', import.meta.url));
 
 const progress = (message) => process.stderr.write(`bench: ${message}\n`);
 
@@ -101,7 +111,8 @@ async function probe(name, { url, method = 'GET', headers, body }) {
 }
 
 async function row(id, name, request) {
-  await probe(name, request.requests ? { ...request.requests[0], url: request.url } : request);
+  if (request.probe) await request.probe();
+  else await probe(name, request.requests ? { ...request.requests[0], url: request.url } : request);
   progress(`  ${name}: ${settings.warmup} s warm-up, ${settings.duration} s measured, ${settings.connections} connections`);
   const result = await measure({ ...request, serverPid, duration: settings.duration, warmup: settings.warmup, connections: settings.connections });
   const target = TARGETS[id];
@@ -152,7 +163,53 @@ async function runOn(database, databaseUrl) {
       url: `${url}/openapi/v1/token`, method: 'POST', body: JSON.stringify({ clientId: app.clientId, clientSecret: app.clientSecret }),
       headers: { 'Content-Type': 'application/json' },
     }));
+
+    // Every refresh token is good for one use (rotation; a reused one revokes the grant): each
+    // request takes one from the pool and puts back the one it is answered with. A request cut off
+    // at the end of a phase loses its token, hence three per connection.
+    progress(`${database}: refresh tokens through the login and consent pages`);
+    const pool = await refreshTokens(url, { app: seeded.web, redirectUri: REDIRECT_URI, user: seeded.users[0], count: settings.connections * 3 });
+    const refreshBody = () => `grant_type=refresh_token&refresh_token=${encodeURIComponent(pool.pop())}`;
+    const keep = (status, body) => { if (status === 200) pool.push(JSON.parse(body).refresh_token); };
+    const webBasic = Buffer.from(`${encodeURIComponent(seeded.web.clientId)}:${encodeURIComponent(seeded.web.clientSecret)}`).toString('base64');
+    const formHeaders = (credentials) => ({ Authorization: `Basic ${credentials}`, 'Content-Type': 'application/x-www-form-urlencoded' });
+    rows.push(await row('refresh', 'POST /oauth2/token, refresh_token (rotated)', {
+      url: `${url}/oauth2/token`,
+      requests: [{ method: 'POST', path: '/oauth2/token', headers: formHeaders(webBasic), setupRequest: (req) => ({ ...req, body: refreshBody() }), onResponse: keep }],
+      probe: async () => {
+        const res = await fetch(`${url}/oauth2/token`, { method: 'POST', headers: formHeaders(webBasic), body: refreshBody() });
+        const text = await res.text();
+        if (res.status !== 200) throw new Error(`refresh: a first request answered ${res.status}: ${text}`);
+        keep(res.status, text);
+      },
+    }));
+
+    // Successful logins are not limited, but an attempt counts against its username until it is
+    // answered: the requests take the accounts in turn across connections (a few at a time each).
+    let nextUser = 0;
+    const loginBody = () => JSON.stringify(seeded.users[nextUser++ % seeded.users.length]);
+    rows.push(await row('password-login', `POST /api/v1/auth/login (${seeded.users.length} accounts, argon2id)`, {
+      url: `${url}/api/v1/auth/login`,
+      requests: [{ method: 'POST', path: '/api/v1/auth/login', headers: { 'Content-Type': 'application/json' }, setupRequest: (req) => ({ ...req, body: loginBody() }) }],
+      probe: () => probe('login', { url: `${url}/api/v1/auth/login`, method: 'POST', headers: { 'Content-Type': 'application/json' }, body: loginBody() }),
+    }));
+
+    rows.push(await row('introspection', 'POST /oauth2/introspect, JWT access token', {
+      url: `${url}/oauth2/introspect`, method: 'POST', body: `token=${app.token}`, headers: formHeaders(basic),
+    }));
   });
+
+  // The yardstick: the same client_credentials grant from a bare oidc-provider, right after.
+  progress(`${database}: bare oidc-provider (in-memory adapter)`);
+  const bareBasic = Buffer.from(`${BARE_CLIENT.clientId}:${BARE_CLIENT.clientSecret}`).toString('base64');
+  const bare = await withServer({ env: {}, dataDir, logFile: logPath(dataDir, 'bare-provider'), script: BARE_SCRIPT, ready: BARE_READY }, ({ url }) =>
+    row('bare-client-credentials', 'bare oidc-provider: POST /oauth2/token, client_credentials', {
+      url: `${url}/oauth2/token`, method: 'POST', body: 'grant_type=client_credentials',
+      headers: { Authorization: `Basic ${bareBasic}`, 'Content-Type': 'application/x-www-form-urlencoded' },
+    }));
+  rows.push(bare);
+  const grants = rows.find((r) => r.id === 'oauth2-token').requestsPerSecond;
+  const bareRatio = { value: round4(grants / bare.requestsPerSecond), target: `>= ${BARE_RATIO_TARGET * 100} %`, met: grants / bare.requestsPerSecond >= BARE_RATIO_TARGET };
 
   // The cost of counting: the API-key row on servers restarted alternately with counting on and
   // off (fresh processes both, the order swapped every pair), the median of the pairs' costs.
@@ -181,7 +238,79 @@ async function runOn(database, databaseUrl) {
     value: round4(median(costs)), pairs: costs.map(round4), byServerCpuTime: cpuCosts && round4(median(cpuCosts)),
     target: `<= ${COUNTING_TARGET * 100} %`, met: median(costs) <= COUNTING_TARGET,
   };
-  return { database, rows, countingCost };
+  return { database, rows, countingCost, bareRatio };
+}
+
+/** Resident memory of a process in MiB (Linux /proc). */
+const rssMiB = (pid) => Math.round(Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024);
+
+/**
+ * --scale: the same rows on a database of 10,000 API keys and 1,000 applications, then on one of
+ * 1,000,000 and 100,000 (scripts/bench/scale-seed.mjs, stored as Portico stores them), each read
+ * by a freshly started server; rows spread over keys and applications sampled from the whole set,
+ * and the server's RSS after them. The goal: rates within 10 % of the small case and memory
+ * bounded by the caches' sizes, not by the data.
+ */
+async function runScale(databaseUrl) {
+  const sizes = [{ name: 'small', apiKeys: 10_000, applications: 1_000 }, { name: 'scale', apiKeys: 1_000_000, applications: 100_000 }];
+  const cases = [];
+  for (const size of sizes) {
+    const database = await createPostgresDatabase(databaseUrl);
+    cleanups.push(() => database.drop());
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'portico-bench-'));
+    cleanups.push(async () => fs.rmSync(dataDir, { recursive: true, force: true }));
+    const env = {
+      PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, PORTICO_SECRET: SECRET, LOG_LEVEL: settings.logLevel,
+      PORTICO_ADMIN_USERNAME: ADMIN.username, PORTICO_ADMIN_PASSWORD: ADMIN.password, DATABASE_URL: database.url,
+    };
+    progress(`scale (${size.name}): seeding ${size.apiKeys.toLocaleString('en-US')} API keys and ${size.applications.toLocaleString('en-US')} applications`);
+    const { seeded, scaled } = await withServer({ env, dataDir, logFile: logPath(dataDir, 'portico-seed') }, async ({ url }) => {
+      const base = await seed(url, { admin: ADMIN, applications: 1 });
+      return { seeded: base, scaled: await seedScale(database.url, { secret: SECRET, apiKeys: size.apiKeys, applications: size.applications, productId: base.productId, samples: 1_000, progress }) };
+    });
+    progress(`scale (${size.name}): seeded in ${scaled.seconds} s; a fresh server reads it`);
+    const result = await withServer({ env, dataDir, logFile: logPath(dataDir, 'portico-scale') }, async ({ url, pid }) => {
+      const check = `${url}/gateway/check`;
+      const tokenRequest = (app) => ({
+        method: 'POST', path: '/oauth2/token', body: 'grant_type=client_credentials',
+        headers: { Authorization: `Basic ${Buffer.from(`${encodeURIComponent(app.clientId)}:${encodeURIComponent(app.clientSecret)}`).toString('base64')}`, 'Content-Type': 'application/x-www-form-urlencoded' },
+      });
+      const rows = [
+        await row('api-key', '/gateway/check, one API key', { url: check, headers: { ...FORWARDED, 'X-API-Key': seeded.apiKey } }),
+        await row('api-key-spread', `/gateway/check, ${scaled.apiKeys.length.toLocaleString('en-US')} API keys in turn`, {
+          url: check, requests: scaled.apiKeys.map((key) => ({ method: 'GET', path: '/gateway/check', headers: { ...FORWARDED, 'X-API-Key': key } })),
+        }),
+        await row('oauth2-token', 'POST /oauth2/token, client_credentials, one client', { url: `${url}/oauth2/token`, ...tokenRequest(seeded.applications[0]) }),
+        await row('oauth2-token-spread', `POST /oauth2/token, client_credentials, ${scaled.applications.length.toLocaleString('en-US')} clients in turn`, {
+          url: `${url}/oauth2/token`, requests: scaled.applications.map(tokenRequest),
+        }),
+      ];
+      return { rows, rssMiB: rssMiB(pid) };
+    });
+    cases.push({ ...size, seedSeconds: scaled.seconds, ...result });
+  }
+  const [small, scale] = cases;
+  const comparison = small.rows.map((r, i) => ({
+    id: r.id, name: r.name, small: r.requestsPerSecond, scale: scale.rows[i].requestsPerSecond,
+    ratio: round4(scale.rows[i].requestsPerSecond / r.requestsPerSecond), met: scale.rows[i].requestsPerSecond >= 0.9 * r.requestsPerSecond,
+  }));
+  return { cases, comparison, rss: { smallMiB: small.rssMiB, scaleMiB: scale.rssMiB } };
+}
+
+function scaleTable({ cases, comparison, rss }) {
+  const header = ['row', 'small req/s', 'scale req/s', 'scale/small', 'p99 ms small/scale', 'non-200', 'target', ''];
+  const lines = comparison.map((c, i) => [
+    c.name, fmt(c.small), fmt(c.scale), `${(c.ratio * 100).toFixed(1)} %`,
+    `${fmt(cases[0].rows[i].p99Ms, 2)} / ${fmt(cases[1].rows[i].p99Ms, 2)}`, fmt(cases[0].rows[i].non200 + cases[1].rows[i].non200),
+    '>= 90 %', c.met ? 'met' : 'MISSED',
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
+  const render = (cells) => cells.map((c, i) => (i > 0 && i < 6 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
+  return [
+    render(header), widths.map((w) => '-'.repeat(w)).join('  '), ...lines.map(render), '',
+    ...cases.map((c) => `${c.name}: ${c.apiKeys.toLocaleString('en-US')} API keys, ${c.applications.toLocaleString('en-US')} applications (seeded in ${c.seedSeconds} s); server RSS after the rows ${c.rssMiB} MiB`),
+    `RSS, scale over small: ${rss.scaleMiB} / ${rss.smallMiB} MiB`,
+  ].join('\n');
 }
 
 const round4 = (n) => Math.round(n * 10_000) / 10_000;
@@ -207,6 +336,8 @@ function table(runs) {
       + ` (${c.pairs.map((v) => `${(v * 100).toFixed(1)} %`).join(', ')}) = ${(c.value * 100).toFixed(1)} %`
       + ` (target ${c.target}: ${c.met ? 'met' : 'MISSED'})`
       + (c.byServerCpuTime === null ? '' : `; per second of server CPU: ${(c.byServerCpuTime * 100).toFixed(1)} %`)),
+    ...runs.map(({ database, bareRatio: r }) => `client_credentials grants, Portico over bare oidc-provider (${database}): ${(r.value * 100).toFixed(1)} %`
+      + ` (target ${r.target}: ${r.met ? 'met' : 'MISSED'})`),
   ].join('\n');
 }
 
@@ -214,28 +345,36 @@ function table(runs) {
 const loadAverage = os.loadavg().map((n) => Number(n.toFixed(2)));
 let failed = false;
 const runs = [];
+if (args.scale && !process.env.DATABASE_URL) throw new Error('--scale needs DATABASE_URL (PostgreSQL)');
 try {
-  runs.push(await runOn('embedded'));
-  if (process.env.DATABASE_URL) {
-    const database = await createPostgresDatabase(process.env.DATABASE_URL);
-    cleanups.push(() => database.drop());
-    progress(`postgresql: created database ${database.name}`);
-    runs.push(await runOn('postgresql', database.url));
-  }
-  const report = {
-    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, node: process.version, loadAverageAtStart: loadAverage },
-    settings,
-    runs: runs.map((run) => ({ ...run, rows: run.rows.map(({ window, ...r }) => r) })),
-  };
-  failed = runs.some((run) => run.rows.some((r) => r.non200 > 0 || r.errors > 0));
-  if (args.json) {
-    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  if (args.scale) {
+    const scale = await runScale(process.env.DATABASE_URL);
+    if (args.json) process.stdout.write(`${JSON.stringify({ machine: { cpus: os.cpus().length, node: process.version, loadAverageAtStart: loadAverage }, settings, scale: { ...scale, cases: scale.cases.map((c) => ({ ...c, rows: c.rows.map(({ window, ...r }) => r) })) } }, null, 2)}\n`);
+    else console.log(`Portico benchmark, scale mode: ${os.cpus().length} CPUs, Node ${process.version}, load average at start ${loadAverage.join(' ')}; ${settings.connections} connections, ${settings.warmup} s warm-up + ${settings.duration} s per row\n\n${scaleTable(scale)}`);
+    failed = scale.cases.some((c) => c.rows.some((r) => r.non200 > 0 || r.errors > 0));
   } else {
-    console.log(`Portico benchmark: ${report.machine.cpus} CPUs (${report.machine.cpuModel}), Node ${report.machine.node}, `
-      + `load average at start ${loadAverage.join(' ')}; `
-      + `autocannon in the bench process, Portico in its own; ${settings.connections} connections, pipelining 1, `
-      + `${settings.warmup} s warm-up + ${settings.duration} s per row; server LOG_LEVEL=${settings.logLevel}\n`);
-    console.log(table(runs));
+    runs.push(await runOn('embedded'));
+    if (process.env.DATABASE_URL) {
+      const database = await createPostgresDatabase(process.env.DATABASE_URL);
+      cleanups.push(() => database.drop());
+      progress(`postgresql: created database ${database.name}`);
+      runs.push(await runOn('postgresql', database.url));
+    }
+    const report = {
+      machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, node: process.version, loadAverageAtStart: loadAverage },
+      settings,
+      runs: runs.map((run) => ({ ...run, rows: run.rows.map(({ window, ...r }) => r) })),
+    };
+    failed = runs.some((run) => run.rows.some((r) => r.non200 > 0 || r.errors > 0));
+    if (args.json) {
+      process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    } else {
+      console.log(`Portico benchmark: ${report.machine.cpus} CPUs (${report.machine.cpuModel}), Node ${report.machine.node}, `
+        + `load average at start ${loadAverage.join(' ')}; `
+        + `autocannon in the bench process, Portico in its own; ${settings.connections} connections, pipelining 1, `
+        + `${settings.warmup} s warm-up + ${settings.duration} s per row; server LOG_LEVEL=${settings.logLevel}\n`);
+      console.log(table(runs));
+    }
   }
   if (failed) progress('some requests were not answered 200: the figures of those rows are not valid');
 } finally {

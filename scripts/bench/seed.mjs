@@ -1,8 +1,12 @@
 // Seeds the benchmark's callers through the API, as an operator and a developer would: a product,
 // an approved subscription of the developer's default consumer, an API key and an AK/SK pair on
-// it (with a daily quota high enough for any run), and online applications with their tokens.
+// it (with a daily quota high enough for any run), online applications with their tokens, a web
+// application (authorization code and refresh tokens) and the accounts the login row signs in as.
 export const PRODUCT = { slug: 'bench-model', routePrefix: '/bench/model' };
 const DEVELOPER = { username: 'bench-developer', password: 'bench-developer-password' };
+export const REDIRECT_URI = 'https://merchant.bench.example/callback';
+/** Registrations from one address are limited (20 per 10 minutes): the developer and these fit. */
+const LOGIN_ACCOUNTS = 10;
 
 function client(baseUrl) {
   return async function call(method, pathname, body, token) {
@@ -25,9 +29,14 @@ function client(baseUrl) {
 export async function seed(baseUrl, { admin, applications }) {
   const call = client(baseUrl);
   const adminToken = (await call('POST', '/api/v1/auth/login', admin)).token;
+  const register = async (account) => {
+    const developer = await call('POST', '/api/v1/developers', account);
+    if (developer.status === 'pending') await call('POST', `/api/v1/admin/developers/${developer.id}/approve`, {}, adminToken);
+  };
 
-  const developer = await call('POST', '/api/v1/developers', DEVELOPER);
-  if (developer.status === 'pending') await call('POST', `/api/v1/admin/developers/${developer.id}/approve`, {}, adminToken);
+  await register(DEVELOPER);
+  const users = Array.from({ length: LOGIN_ACCOUNTS }, (_, i) => ({ username: `bench-user-${i + 1}`, password: `bench-user-password-${i + 1}` }));
+  for (const user of users) await register(user);
   const devToken = (await call('POST', '/api/v1/auth/login', DEVELOPER)).token;
   const consumers = (await call('GET', '/api/v1/consumers', undefined, devToken)).items;
   const consumerId = (consumers.find((c) => c.isDefault) ?? consumers[0]).id;
@@ -51,5 +60,6 @@ export async function seed(baseUrl, { admin, applications }) {
     const { token } = await call('POST', '/openapi/v1/token', { clientId: app.clientId, clientSecret: app.clientSecret });
     apps.push({ id: app.id, clientId: app.clientId, clientSecret: app.clientSecret, dailyQuota: online.dailyQuota, token });
   }
-  return { consumerId, productId: product.id, apiKey, accessKey, secretKey, applications: apps };
+  const web = await call('POST', '/api/v1/applications', { name: 'Bench web', redirectUris: [REDIRECT_URI], consumerId }, devToken);
+  return { consumerId, productId: product.id, apiKey, accessKey, secretKey, applications: apps, users, web: { clientId: web.clientId, clientSecret: web.clientSecret } };
 }

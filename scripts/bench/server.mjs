@@ -38,10 +38,10 @@ async function freePort() {
 }
 
 /** The URL of the ready line, or (when the log level hides it) the server's once /readyz answers 200. */
-async function readyUrl(logFile, fixedUrl) {
+async function readyUrl(logFile, fixedUrl, ready) {
   if (!fixedUrl) {
     // Whole lines only: the last one may still be being written.
-    const line = fs.readFileSync(logFile, 'utf8').split('\n').slice(0, -1).find((l) => l.includes(READY));
+    const line = fs.readFileSync(logFile, 'utf8').split('\n').slice(0, -1).find((l) => l.includes(ready));
     return line && JSON.parse(line).url;
   }
   const res = await fetch(`${fixedUrl}/readyz`).catch(() => undefined);
@@ -54,8 +54,9 @@ async function readyUrl(logFile, fixedUrl) {
  * PATH and HOME), its working directory `dataDir` (so no .env of the repository is read), stdout
  * and stderr into `logFile`. With PORT=0 it resolves once the ready line is logged, with the URL
  * it names; at a LOG_LEVEL above info (no ready line) the port is chosen here and /readyz polled.
+ * `script` and `ready` start another server the same way (the bare oidc-provider of the ratio).
  */
-export async function startServer({ env, dataDir, logFile, nodeArgs = [] }) {
+export async function startServer({ env, dataDir, logFile, nodeArgs = [], script = MAIN, ready = READY }) {
   let fixedUrl;
   if (['warn', 'error', 'fatal', 'silent'].includes(env.LOG_LEVEL)) {
     const port = await freePort();
@@ -63,7 +64,7 @@ export async function startServer({ env, dataDir, logFile, nodeArgs = [] }) {
     fixedUrl = `http://${env.HOST ?? '127.0.0.1'}:${port}`;
   }
   const log = fs.openSync(logFile, 'a');
-  const child = spawn(process.execPath, [...nodeArgs, MAIN], {
+  const child = spawn(process.execPath, [...nodeArgs, script], {
     cwd: dataDir,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
     stdio: ['ignore', log, log],
@@ -82,7 +83,7 @@ export async function startServer({ env, dataDir, logFile, nodeArgs = [] }) {
       child.kill('SIGKILL');
       throw new Error(`Portico was not ready within ${START_TIMEOUT_MS / 1000} s:\n${tail(logFile)}`);
     }
-    url = await readyUrl(logFile, fixedUrl);
+    url = await readyUrl(logFile, fixedUrl, ready);
     if (!url) await sleep(50);
   }
 

@@ -28,6 +28,9 @@ function keepFirstRoute(ctx: Koa.Context): () => string {
 
 /** Request id (kept from X-Request-Id when sane), a child logger made on first use, one access-log line, and the metrics. */
 export function requestContext(log: Logger, observe?: RequestObserver): Koa.Middleware {
+  // The access-log line holds fixed fields only (request id, method, route template, status,
+  // time): nothing to censor, and the logger's wildcard redaction would cost ~35 µs a line.
+  const accessLog = log.child({}, { redact: [] });
   return async function tagAndLogRequest(ctx, next) {
     const requestId = requestIdOf(ctx.get('X-Request-Id'));
     ctx.state.requestId = requestId;
@@ -45,7 +48,7 @@ export function requestContext(log: Logger, observe?: RequestObserver): Koa.Midd
         const route = routeOf();
         const seconds = Number(process.hrtime.bigint() - started) / 1e9;
         observe?.(ctx.method, route, ctx.status, seconds);
-        if (logged) log.info({ requestId, method: ctx.method, route, status: ctx.status, ms: Math.round(seconds * 1e4) / 10 }, 'request');
+        if (logged) accessLog.info({ requestId, method: ctx.method, route, status: ctx.status, ms: Math.round(seconds * 1e4) / 10 }, 'request');
       }
     }
   };
