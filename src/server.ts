@@ -46,7 +46,14 @@ export async function startPortico(options: StartOptions = {}): Promise<RunningP
   // Bind first: with PORT=0 the issuer depends on the port actually bound. Until the app is
   // built (milliseconds) requests are answered 503.
   let handler: http.RequestListener = (_req, res) => { res.statusCode = 503; res.end(); };
-  const server = http.createServer((req, res) => handler(req, res));
+  // Once stopping, every answer says `Connection: close` and ends its connection, so a client that
+  // keeps its connection busy (a gateway's keep-alive pool) moves on instead of being cut when the
+  // grace period ends.
+  let stopping = false;
+  const server = http.createServer((req, res) => {
+    if (stopping) res.shouldKeepAlive = false;
+    handler(req, res);
+  });
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -91,11 +98,9 @@ export async function startPortico(options: StartOptions = {}): Promise<RunningP
   const provider = await createLiveProvider(context, {
     keys: signingKeys,
     build(keys) {
-      const built = createProvider(context, { ...services, signingKeys: keys });
-      // Refresh-token reuse and the revocation endpoint revoke grants; their JWTs must die with them.
-      built.on('grant.revoked', (_koaCtx, grantId: string) => {
-        revokedGrants.revoke(grantId).catch((err) => log.error({ err }, 'recording a revoked grant failed'));
-      });
+      // Refresh-token reuse, the revocation endpoint and logout revoke grants: their JWTs die with
+      // them, recorded (revokedGrants) before the provider answers.
+      const built = createProvider(context, { ...services, revokedGrants, signingKeys: keys });
       metrics.watchProvider(built);
       return built;
     },
@@ -121,6 +126,7 @@ export async function startPortico(options: StartOptions = {}): Promise<RunningP
     url, issuer, config, context, services, routes,
     close() {
       closing ??= (async () => {
+        stopping = true;
         clearInterval(sweep);
         await provider.close();
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));

@@ -13,13 +13,20 @@ import type { ClientStore } from './clients.js';
 /** Ids come from the request: one that could never have been stored is simply not found. */
 const lookable = (id: string) => id.length <= 1024 && !id.includes('\u0000');
 
-/** Called with the id of every client the provider looks up; may throw a provider error to refuse the request. */
-export type ClientLookupGuard = (clientId: string) => void;
+export interface AdapterHooks {
+  /** Called with the id of every client the provider looks up; may throw a provider error to refuse the request. */
+  guardClient?: (clientId: string) => void;
+  /**
+   * Awaited when the provider destroys a grant (refresh-token reuse, the revocation endpoint,
+   * logout), before it answers: what the grant's JWT access tokens depend on is written first.
+   */
+  grantDestroyed?: (grantId: string) => Promise<void>;
+}
 
-export function createOidcAdapter(db: Kysely<Database>, clock: Clock, clients?: ClientStore, guard?: ClientLookupGuard) {
+export function createOidcAdapter(db: Kysely<Database>, clock: Clock, clients?: ClientStore, hooks: AdapterHooks = {}) {
   return (model: string): Adapter => {
     // Clients are not oidc-provider artifacts: they come from oauth_clients, through its cache.
-    if (model === 'Client' && clients) return clientAdapter(clients, guard);
+    if (model === 'Client' && clients) return clientAdapter(clients, hooks.guardClient);
     const live = () => db.selectFrom('oidc_payloads').select(['payload', 'consumed_at'])
       .where('model', '=', model)
       .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', clock.now())]));
@@ -62,6 +69,7 @@ export function createOidcAdapter(db: Kysely<Database>, clock: Clock, clients?: 
         if (Number(result.numUpdatedRows) === 0) throw new errors.InvalidGrant('grant request is invalid');
       },
       async destroy(id) {
+        if (model === 'Grant') await hooks.grantDestroyed?.(id);
         await db.deleteFrom('oidc_payloads').where('model', '=', model).where('id', '=', id).execute();
       },
       async revokeByGrantId(grantId) {
@@ -71,7 +79,7 @@ export function createOidcAdapter(db: Kysely<Database>, clock: Clock, clients?: 
   };
 }
 
-function clientAdapter(clients: ClientStore, guard?: ClientLookupGuard): Adapter {
+function clientAdapter(clients: ClientStore, guard?: (clientId: string) => void): Adapter {
   const readOnly = async () => { throw new Error('clients are managed through the applications API'); };
   return {
     async find(id) {

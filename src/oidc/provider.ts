@@ -13,6 +13,7 @@ import { OIDC_ROUTES } from './routes.js';
 import { answerWithTenant, tenantPrompt } from './tenants.js';
 import type { OrganizationService } from '../organizations/service.js';
 import type { RateLimits } from '../rate-limits/service.js';
+import type { RevokedGrants } from './revoked-grants.js';
 import { tokenFailureLimits } from '../rate-limits/token-endpoint.js';
 
 /**
@@ -32,12 +33,12 @@ function interactionPolicyWithStanding(organizations: OrganizationService) {
  * The whole oidc-provider configuration in one place. Every value that differs from the
  * library's default is there because the contract asks for it.
  */
-export function createProvider(ctx: AppContext, deps: { clients: ClientStore; accounts: AccountService; organizations: OrganizationService; rateLimits: RateLimits; signingKeys: JWK[] }): Provider {
+export function createProvider(ctx: AppContext, deps: { clients: ClientStore; accounts: AccountService; organizations: OrganizationService; rateLimits: RateLimits; revokedGrants: RevokedGrants; signingKeys: JWK[] }): Provider {
   const { clients, accounts, signingKeys } = deps;
   const lifetimes = tokenLifetimes(ctx.config.accessTokenTtl);
   const tokenLimits = tokenFailureLimits(deps.rateLimits);
   const configuration: Configuration = {
-    adapter: createOidcAdapter(ctx.db, ctx.clock, clients, tokenLimits.refuseLimited),
+    adapter: createOidcAdapter(ctx.db, ctx.clock, clients, { guardClient: tokenLimits.refuseLimited, grantDestroyed: (grantId) => deps.revokedGrants.revoke(grantId) }),
     clientDefaults: { grant_types: ['authorization_code'], response_types: ['code'], token_endpoint_auth_method: 'client_secret_basic', id_token_signed_response_alg: SIGNING_ALG },
     jwks: { keys: signingKeys as NonNullable<Configuration['jwks']>['keys'] },
     cookies: { keys: ctx.keys.cookie },
