@@ -86,7 +86,7 @@ export function mountCompatRoutes(router: Router, ctx: AppContext, deps: {
     return answer(koaCtx, 401, BUSINESS_CODES.invalid, msg);
   });
 
-  /** A valid token of an application in good standing, and one call counted against its daily quota. */
+  /** A valid token of an application in good standing. */
   const authenticated: Koa.Middleware = async (koaCtx, next) => {
     const token = presentedToken(koaCtx);
     if (!token) {
@@ -99,7 +99,13 @@ export function mountCompatRoutes(router: Router, ctx: AppContext, deps: {
       return answer(koaCtx, 401, BUSINESS_CODES.invalid, 'the token is invalid or expired');
     }
     if (check.status === 'refused') return answer(koaCtx, 403, BUSINESS_CODES.refused, REFUSALS[check.reason]);
-    const { client } = check;
+    koaCtx.state.token = check;
+    await next();
+  };
+
+  /** One call counted against the application's daily quota: last, so that a refused call counts nothing. */
+  const counted: Koa.Middleware = async (koaCtx, next) => {
+    const { client } = tokenOf(koaCtx);
     if (client.applicationId && client.dailyQuota) {
       let decision;
       try {
@@ -112,20 +118,23 @@ export function mountCompatRoutes(router: Router, ctx: AppContext, deps: {
       koaCtx.set(quotaHeaders(decision, ctx.clock.now()));
       if (!decision.allowed) return answer(koaCtx, 429, BUSINESS_CODES.quotaUsedUp, `the daily quota of ${client.dailyQuota} calls is used up`);
     }
-    koaCtx.state.token = check;
     await next();
   };
 
-  /** Query parameters through the management API's own schema; a bad one is a 1102. */
-  function query<T extends z.ZodType>(koaCtx: Koa.Context, schema: T): z.output<T> | undefined {
-    const parsed = schema.safeParse(koaCtx.query);
-    if (parsed.success) return parsed.data;
-    const issue = parsed.error.issues[0]!;
-    answer(koaCtx, 400, BUSINESS_CODES.missing, `${issue.path.join('.') || 'query'}: ${issue.message}`);
-    return undefined;
+  /** Query parameters through the management API's own schema; a bad one is a 1102 (and no call is counted). */
+  function validQuery<T extends z.ZodType>(schema: T): Koa.Middleware {
+    return async (koaCtx, next) => {
+      const parsed = schema.safeParse(koaCtx.query);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0]!;
+        return answer(koaCtx, 400, BUSINESS_CODES.missing, `${issue.path.join('.') || 'query'}: ${issue.message}`);
+      }
+      koaCtx.state.query = parsed.data;
+      await next();
+    };
   }
 
-  router.get('/openapi/v1/me', authenticated, async (koaCtx) => {
+  router.get('/openapi/v1/me', authenticated, counted, async (koaCtx) => {
     const { payload, client } = tokenOf(koaCtx);
     const userId = payload.sub !== payload.client_id ? String(payload.sub) : undefined;
     const [owner, user] = await Promise.all([
@@ -144,15 +153,15 @@ export function mountCompatRoutes(router: Router, ctx: AppContext, deps: {
     });
   });
 
-  router.get('/openapi/v1/products', authenticated, async (koaCtx) => {
-    const filter = query(koaCtx, productListQuery);
-    if (filter) answer(koaCtx, 200, BUSINESS_CODES.success, 'success', { data: await deps.catalog.list(filter) });
+  router.get('/openapi/v1/products', authenticated, validQuery(productListQuery), counted, async (koaCtx) => {
+    const filter = koaCtx.state.query as z.output<typeof productListQuery>;
+    answer(koaCtx, 200, BUSINESS_CODES.success, 'success', { data: await deps.catalog.list(filter) });
   });
 
-  router.get('/openapi/v1/subscriptions', authenticated, async (koaCtx) => {
+  const ownSubscriptionsQuery = subscriptionListQuery.omit({ consumerId: true });
+  router.get('/openapi/v1/subscriptions', authenticated, validQuery(ownSubscriptionsQuery), counted, async (koaCtx) => {
     const { client } = tokenOf(koaCtx);
-    const filter = query(koaCtx, subscriptionListQuery.omit({ consumerId: true }));
-    if (!filter) return;
+    const filter = koaCtx.state.query as z.output<typeof ownSubscriptionsQuery>;
     const data = client.accountId && client.consumerId
       ? await deps.subscriptions.listOwned(client.accountId, { ...filter, consumerId: client.consumerId })
       : { items: [], nextCursor: null };

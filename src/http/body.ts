@@ -11,9 +11,15 @@ function hasBody(ctx: Koa.Context): boolean {
 
 const MAX_DEPTH = 32;
 
-/** Why a parsed JSON value is refused: a NUL byte anywhere (keys included), or too deep a nesting. */
+/** A UTF-16 surrogate without its other half (`"\ud800"` in JSON): not Unicode, and refused by PostgreSQL's jsonb. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** Why a parsed JSON value is refused: a NUL byte or a lone surrogate anywhere (keys included), or too deep a nesting. */
 function refusal(value: unknown, depth = 0): string | undefined {
-  if (typeof value === 'string') return value.includes('\u0000') ? 'Text must not contain NUL bytes.' : undefined;
+  if (typeof value === 'string') {
+    if (value.includes('\u0000')) return 'Text must not contain NUL bytes.';
+    return LONE_SURROGATE.test(value) ? 'Text must be valid Unicode (no lone surrogate escapes such as \\ud800).' : undefined;
+  }
   if (value === null || typeof value !== 'object') return undefined;
   if (depth >= MAX_DEPTH) return `The body must not nest deeper than ${MAX_DEPTH} levels.`;
   for (const [key, inner] of Object.entries(value)) {
@@ -25,7 +31,8 @@ function refusal(value: unknown, depth = 0): string | undefined {
 
 /**
  * Parses JSON bodies of the management API: only application/json, at most 64 KiB, strict JSON
- * (an object or array at the top), no NUL bytes, at most 32 levels deep. A request without a body leaves `body` undefined.
+ * (an object or array at the top), no NUL bytes or lone surrogates, at most 32 levels deep. A
+ * request without a body leaves `body` undefined.
  */
 export function jsonBody(): Koa.Middleware {
   return async function parseJsonBody(ctx, next) {

@@ -39,8 +39,13 @@ export function createOidcAdapter(db: Kysely<Database>, clock: Clock, clients?: 
 
     return {
       async upsert(id, payload, expiresIn) {
+        const json = JSON.stringify(payload);
+        // jsonb cannot hold a NUL byte, which a client can put in any parameter the provider keeps
+        // (state, nonce, login_hint, ...): refused as a bad request, not a 500. (A literal "\u0000"
+        // typed as text is refused too; no parameter needs one.)
+        if (json.includes('\\u0000')) throw new errors.InvalidRequest('parameters must not contain NUL bytes');
         const values = {
-          payload: JSON.stringify(payload),
+          payload: json,
           grant_id: payload.grantId ?? null,
           uid: payload.uid ?? null,
           user_code: payload.userCode ?? null,
