@@ -127,9 +127,14 @@ export function buildApp(ctx: AppContext, services: AppServices, oidc: OidcParts
   const parseJson = jsonBody();
   // Only the management API takes JSON; protocol endpoints parse their own bodies.
   app.use((koaCtx, next) => (koaCtx.path.startsWith('/api/') ? parseJson(koaCtx, next) : next()));
+  // The provider's own endpoints (the token endpoint is a hot path) skip the app's routers, which
+  // would only look through some 250 routes for one they do not have.
+  const porticoProtocolPaths = new Set(protocolRoutes.stack.map((layer) => String(layer.path)));
+  const skippedForProvider = (routerMiddleware: Koa.Middleware): Koa.Middleware => (koaCtx, next) => (
+    koaCtx.path.startsWith('/oauth2/') && !porticoProtocolPaths.has(koaCtx.path) ? next() : routerMiddleware(koaCtx, next));
   for (const router of [publicRoutes, pageRoutes, developerRoutes, adminRoutes]) {
-    app.use(router.routes());
-    app.use(router.allowedMethods());
+    app.use(skippedForProvider(router.routes() as Koa.Middleware));
+    app.use(skippedForProvider(router.allowedMethods() as Koa.Middleware));
   }
   // /openapi/v1/token hands its grant on to the provider below.
   app.use(compatRoutes.routes());
