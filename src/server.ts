@@ -90,7 +90,7 @@ export async function startPortico(options: StartOptions = {}): Promise<RunningP
     caches: {
       gateway_api_keys: services.gatewayCache.stats.apiKeys, gateway_access_keys: services.gatewayCache.stats.accessKeys,
       gateway_consumers: services.gatewayCache.stats.consumers, gateway_products: services.gatewayCache.stats.products,
-      oauth_clients: services.clients.stats, verified_tokens: verifyAccessToken.stats,
+      oauth_clients: services.clients.stats, verified_tokens: verifyAccessToken.stats, account_standing: services.accounts.standingStats,
     },
     poolStats: pool && (() => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, max: pool.options.max ?? 10 })),
   });

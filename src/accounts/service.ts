@@ -12,6 +12,7 @@ import { toPage, type Cursor } from '../http/pagination.js';
 import { uuid } from '../http/validate.js';
 import type { SettingsService } from '../settings/service.js';
 import { createAccountQueries, createSessionQueries } from './queries.js';
+import { cacheStats } from '../ops/metrics/stats.js';
 
 export function renderAccount(row: Pick<AccountRow, 'id' | 'username' | 'email' | 'status' | 'role'>) {
   return { id: row.id, username: row.username, email: row.email, status: row.status, role: row.role };
@@ -38,6 +39,7 @@ export async function createAccountService(ctx: AppContext, deps: { audit: Audit
   const accounts = createAccountQueries(ctx.db);
   // Each account's status, for checks on token and gateway paths; dropped when any node changes it.
   const standing = new LRUCache<string, AccountStatus | 'missing'>({ max: 50_000 });
+  const standingStats = cacheStats(() => standing.size);
   await ctx.bus.subscribe(ACCOUNT_TOPIC, (payload) => { standing.delete(String(payload.id)); });
   ctx.bus.onReset(() => standing.clear());
 
@@ -80,6 +82,8 @@ export async function createAccountService(ctx: AppContext, deps: { audit: Audit
   }
 
   return {
+    /** Lookups of the account-standing cache, read by /metrics. */
+    standingStats,
     async register(actor: Actor, input: { username: string; password: string; email?: string }): Promise<Account> {
       const { developerApproval } = await deps.settings.get();
       const status = developerApproval === 'manual' ? 'pending' : 'active';
@@ -126,7 +130,9 @@ export async function createAccountService(ctx: AppContext, deps: { audit: Audit
     /** True when the account exists and is active (served from memory after the first look). */
     async isActive(accountId: string): Promise<boolean> {
       let status = standing.get(accountId);
-      if (status === undefined) {
+      if (status !== undefined) standingStats.hits += 1;
+      else {
+        standingStats.misses += 1;
         status = (await accounts.findById(accountId))?.status ?? 'missing';
         standing.set(accountId, status);
       }

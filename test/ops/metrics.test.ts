@@ -117,6 +117,8 @@ describe('GET /metrics', () => {
     // Five grants of one client: the client was read once and then served from memory.
     expect(delta('portico_cache_misses_total', { cache: 'oauth_clients' })).toBeGreaterThanOrEqual(1);
     expect(delta('portico_cache_hits_total', { cache: 'oauth_clients' })).toBeGreaterThanOrEqual(4);
+    // The owner's standing is checked with every client lookup, from memory after the first.
+    expect(delta('portico_cache_hits_total', { cache: 'account_standing' })).toBeGreaterThanOrEqual(4);
   });
 
   it('counts gateway decisions by outcome, quota denials, the check latency and the key cache', async () => {
