@@ -44,11 +44,18 @@ import { mountFederationAdminRoutes, mountSsoPages } from './federation/routes.j
 import { createSsoFlow } from './federation/sso.js';
 import { mountOrganizationRoutes } from './organizations/routes.js';
 import { mountLicenseAdminRoutes, mountLicenseRoutes } from './licenses/routes.js';
+import { mountMcpMetadata } from './mcp/metadata.js';
 
 export type AppServices = Services & { applications: ApplicationService; metrics: Metrics };
 
 /** The token endpoint alias (api.md section 3): the very token endpoint under the management API's path. */
 export const TOKEN_ALIAS_PATH = '/api/v1/oauth2/token';
+
+/** Other names of provider endpoints: the token endpoint's alias, and RFC 8414 metadata, which is OIDC discovery. */
+const PROVIDER_ALIASES = new Map([
+  [TOKEN_ALIAS_PATH, OIDC_ROUTES.token],
+  ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration'],
+]);
 
 export interface OidcParts { provider: ProviderRef; revokedGrants: RevokedGrants; verifyAccessToken: VerifyAccessToken }
 
@@ -69,6 +76,7 @@ export function buildApp(ctx: AppContext, services: AppServices, oidc: OidcParts
   const publicRoutes = new Router();
   mountHealthRoutes(publicRoutes, ctx.db);
   mountMetricsRoute(publicRoutes, services.metrics, ctx.config.metricsToken); // not part of the OpenAPI document
+  mountMcpMetadata(publicRoutes, ctx, services.gatewayCache); // RFC 9728, for MCP clients
   const publicApi = apiRoutes(publicRoutes, catalog, 'anyone');
   mountAccountRoutes(publicApi, services.accounts, services.sessions, { secureCookies: ctx.issuer.startsWith('https:'), rateLimits: services.rateLimits });
   mountCatalogRoutes(publicApi, services.catalog);
@@ -116,10 +124,11 @@ export function buildApp(ctx: AppContext, services: AppServices, oidc: OidcParts
   mountLicenseAdminRoutes(adminApi, services.licenses);
 
   app.use(requestContext(ctx.log, services.metrics.request));
-  app.use(async function tokenEndpointAlias(koaCtx, next) {
+  app.use(async function providerAliases(koaCtx, next) {
     // Before any body parsing: the provider reads the form itself. It accepts the secret in the
     // Basic header or in the form for every secret-based client, which is what the alias promises.
-    if (koaCtx.path === TOKEN_ALIAS_PATH) koaCtx.path = OIDC_ROUTES.token;
+    const target = PROVIDER_ALIASES.get(koaCtx.path);
+    if (target) koaCtx.path = target;
     await next();
   });
   app.use(problemResponses());

@@ -7,6 +7,7 @@ import type { SettingsService } from '../settings/service.js';
 import { quotaHeaders, type QuotaSubject, type UsageCounter } from '../usage/counter.js';
 import type { GatewayCache, GatewayProduct } from './cache.js';
 import { parseSdkAuthorization, verifySdkSignature, SIGNATURE_SCHEME } from './signature.js';
+import { isProtectedResource, resourceMetadataUrl } from '../mcp/metadata.js';
 
 /** The original request, as the gateway forwards it. */
 export interface OriginalRequest {
@@ -97,9 +98,17 @@ export function createGatewayCheck(ctx: AppContext, deps: {
     return typeof slug === 'string' && slug ? cache.productBySlug(slug) : cache.productForPath(normalizedPath(request.uri));
   }
 
+  /** A 401 under an MCP product also names its protected resource metadata, where MCP clients start (RFC 9728). */
+  async function challenged(decision: GatewayDecision, request: OriginalRequest): Promise<GatewayDecision> {
+    const product = decision.status === 401 ? await productOf(request) : undefined;
+    if (!isProtectedResource(product)) return decision;
+    const challenge = (decision.headers['WWW-Authenticate'] ?? CHALLENGE).replace(CHALLENGE, `${CHALLENGE}, resource_metadata="${resourceMetadataUrl(ctx.issuer, product)}"`);
+    return { ...decision, headers: { ...decision.headers, 'WWW-Authenticate': challenge } };
+  }
+
   return async function check(request: OriginalRequest): Promise<GatewayDecision> {
     const caller = await identify(request);
-    if ('code' in caller) return caller;
+    if ('code' in caller) return challenged(caller, request);
     const product = await productOf(request);
     if (!product) return deny(403, BUSINESS_CODES.noSubscription, 'no product serves this path');
     const grants = await cache.consumer(caller.consumerId);
