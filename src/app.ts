@@ -89,7 +89,7 @@ export function buildApp(ctx: AppContext, services: AppServices, oidc: OidcParts
   pageRoutes.use(htmlErrors());
   pageRoutes.get('/assets/portico.css', serveStylesheet);
   const sso = createSsoFlow(ctx, { ...services, provider });
-  mountInteractionRoutes(pageRoutes, ctx, provider, services.sessions, sso);
+  mountInteractionRoutes(pageRoutes, ctx, provider, services.sessions, sso, services.gatewayCache);
   const pages = createPageSessions(ctx, services.sessions);
   mountPublicPages(pageRoutes, ctx, services, pages);
   mountSsoPages(pageRoutes, sso, pages);

@@ -13,7 +13,7 @@ const ENTRY_TTL_MS = 30_000;
 const MISSING_TTL_MS = 5_000;
 const MISSING = 'missing' as const;
 
-export interface GatewayProduct { id: string; slug: string; routePrefix: string; type: string; resourceUri: string | null }
+export interface GatewayProduct { id: string; slug: string; name: string; routePrefix: string; type: string; resourceUri: string | null }
 export interface ConsumerGrants { approvedProducts: Set<string>; dailyQuota: number | null }
 
 /**
@@ -26,7 +26,7 @@ export function createGatewayCache(ctx: AppContext, deps: { credentials: Credent
   const apiKeys = new LRUCache<string, CredentialOwner | typeof MISSING>({ max, ttl: ENTRY_TTL_MS });
   const accessKeys = new LRUCache<string, (CredentialOwner & { secretKey: string }) | typeof MISSING>({ max, ttl: ENTRY_TTL_MS });
   const consumers = new LRUCache<string, ConsumerGrants>({ max, ttl: ENTRY_TTL_MS });
-  let products: Promise<{ bySlug: Map<string, GatewayProduct>; byPrefix: Map<string, GatewayProduct>; loadedAt: number }> | undefined;
+  let products: Promise<{ bySlug: Map<string, GatewayProduct>; byPrefix: Map<string, GatewayProduct>; byResource: Map<string, GatewayProduct>; loadedAt: number }> | undefined;
   let productCount = 0;
   /** Lookups answered from memory or not, read by /metrics. */
   const stats = {
@@ -63,10 +63,15 @@ export function createGatewayCache(ctx: AppContext, deps: { credentials: Credent
   }
 
   async function loadProducts() {
-    const rows = await ctx.db.selectFrom('products').select(['id', 'slug', 'route_prefix', 'type', 'resource_uri']).where('status', '=', 'published').execute();
-    const all = rows.map((r) => ({ id: r.id, slug: r.slug, routePrefix: r.route_prefix, type: r.type, resourceUri: r.resource_uri }));
+    const rows = await ctx.db.selectFrom('products').select(['id', 'slug', 'name', 'route_prefix', 'type', 'resource_uri']).where('status', '=', 'published').execute();
+    const all = rows.map((r) => ({ id: r.id, slug: r.slug, name: r.name, routePrefix: r.route_prefix, type: r.type, resourceUri: r.resource_uri }));
     productCount = all.length;
-    return { bySlug: new Map(all.map((p) => [p.slug, p])), byPrefix: new Map(all.map((p) => [p.routePrefix, p])), loadedAt: Date.now() };
+    return {
+      bySlug: new Map(all.map((p) => [p.slug, p])),
+      byPrefix: new Map(all.map((p) => [p.routePrefix, p])),
+      byResource: new Map(all.flatMap((p) => (p.resourceUri ? [[p.resourceUri, p] as const] : []))),
+      loadedAt: Date.now(),
+    };
   }
 
   async function productTable() {
@@ -105,6 +110,11 @@ export function createGatewayCache(ctx: AppContext, deps: { credentials: Credent
       const grants = { approvedProducts: new Set(approved.flatMap((s) => (s.product_id ? [s.product_id] : []))), dailyQuota: row.daily_quota };
       consumers.set(consumerId, grants);
       return grants;
+    },
+
+    /** The published product whose resource URI this is (an MCP product, as a token's audience). */
+    async productByResource(resourceUri: string): Promise<GatewayProduct | undefined> {
+      return (await productTable()).byResource.get(resourceUri);
     },
 
     async productBySlug(slug: string): Promise<GatewayProduct | undefined> {

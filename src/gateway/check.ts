@@ -27,6 +27,8 @@ interface Caller {
   developerId: string;
   application?: { id: string; dailyQuota: number };
   userId?: string;
+  /** A token's audiences: Portico's API (any product) or MCP products' resource URIs (those products only). */
+  audiences?: string[];
 }
 
 const API_KEY_PREFIX = 'pk_';
@@ -81,7 +83,7 @@ export function createGatewayCheck(ctx: AppContext, deps: {
       return owner ? keyCaller(owner) : invalid('unknown API key');
     }
     if (!bearer) return deny(401, BUSINESS_CODES.missing, 'a credential is required: a bearer token, an API key or an SDK-HMAC-SHA256 signature', { 'WWW-Authenticate': CHALLENGE });
-    const check = await deps.verifyAccessToken(bearer, { audience: ctx.config.apiAudience });
+    const check = await deps.verifyAccessToken(bearer); // the audience is checked against the product
     if (check.status === 'invalid') return invalid('the token is invalid, expired or revoked');
     if (check.status === 'refused') return deny(403, BUSINESS_CODES.refused, REFUSALS[check.reason]);
     const { payload, client } = check;
@@ -90,6 +92,7 @@ export function createGatewayCheck(ctx: AppContext, deps: {
     return {
       consumerId, developerId: client.accountId, application: { id: client.applicationId, dailyQuota: client.dailyQuota },
       ...(payload.sub !== payload.client_id ? { userId: String(payload.sub) } : {}),
+      audiences: Array.isArray(payload.aud) ? payload.aud : [String(payload.aud)],
     };
   }
 
@@ -110,6 +113,9 @@ export function createGatewayCheck(ctx: AppContext, deps: {
     const caller = await identify(request);
     if ('code' in caller) return challenged(caller, request);
     const product = await productOf(request);
+    if (caller.audiences && !caller.audiences.includes(ctx.config.apiAudience) && !(product?.resourceUri && caller.audiences.includes(product.resourceUri))) {
+      return challenged(invalid('the token was issued for another resource'), request);
+    }
     if (!product) return deny(403, BUSINESS_CODES.noSubscription, 'no product serves this path');
     const grants = await cache.consumer(caller.consumerId);
     if (!grants?.approvedProducts.has(product.id)) return deny(403, BUSINESS_CODES.noSubscription, `no approved subscription to ${product.slug}`);

@@ -6,8 +6,8 @@ import { NotFound } from '../http/errors.js';
 /** Where RFC 9728 puts a protected resource's metadata: this prefix, then the resource's path. */
 export const PROTECTED_RESOURCE_PREFIX = '/.well-known/oauth-protected-resource';
 
-/** The scopes a token for an MCP product carries (the same as for Portico's API audience). */
-export const MCP_SCOPES = ['openid', 'profile', 'email'];
+/** The scopes of a token for a resource server: Portico's API or an MCP product. */
+export const RESOURCE_SCOPES = ['openid', 'profile', 'email'];
 
 /** A published MCP product with its resource URI: the only products that are OAuth protected resources. */
 export const isProtectedResource = (product: GatewayProduct | undefined): product is GatewayProduct & { resourceUri: string } =>
@@ -31,7 +31,7 @@ export function mountMcpMetadata(router: Router, ctx: AppContext, cache: Gateway
       resource: product.resourceUri,
       authorization_servers: [ctx.issuer],
       bearer_methods_supported: ['header'],
-      scopes_supported: MCP_SCOPES,
+      scopes_supported: RESOURCE_SCOPES,
       resource_name: product.slug,
     };
   });

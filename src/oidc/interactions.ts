@@ -12,6 +12,8 @@ import { validate } from '../http/validate.js';
 import { LOGIN_MESSAGES } from '../portal/notices.js';
 import { renderPage } from '../portal/render.js';
 import type { ProviderRef } from './live-provider.js';
+import type { GatewayCache } from '../gateway/cache.js';
+import { isProtectedResource } from '../mcp/metadata.js';
 
 const SCOPE_LABELS: Record<string, string> = {
   openid: 'Know who you are (your account id)',
@@ -30,7 +32,7 @@ const tenantDenialOf = (interaction: { prompt: { details: Record<string, unknown
  * JavaScript; every form carries a CSRF token bound to the interaction, which the provider's
  * own interaction cookie binds to this browser.
  */
-export function mountInteractionRoutes(router: Router, ctx: AppContext, provider: ProviderRef, sessions: SessionService, sso: SsoFlow): void {
+export function mountInteractionRoutes(router: Router, ctx: AppContext, provider: ProviderRef, sessions: SessionService, sso: SsoFlow, products: GatewayCache): void {
   const csrfTokenOf = (uid: string) => keyedHash(ctx.keys.csrf, `interaction:${uid}`);
 
   async function details(koaCtx: Koa.Context) {
@@ -74,9 +76,12 @@ export function mountInteractionRoutes(router: Router, ctx: AppContext, provider
       }, 403);
     }
     const scopes = String(params.scope ?? 'openid').split(' ').filter(Boolean);
+    // The MCP products asked for by resource indicator (RFC 8707), by name.
+    const resources = [params.resource].flat().filter((r): r is string => typeof r === 'string');
+    const mcpProducts = (await Promise.all(resources.map((r) => products.productByResource(r)))).filter(isProtectedResource);
     renderPage(koaCtx, 'consent', {
       title: 'Allow access', clientName: await clientName(params.client_id), csrfToken: csrfTokenOf(uid),
-      scopes: scopes.map((s) => ({ label: SCOPE_LABELS[s] ?? s })),
+      scopes: scopes.map((s) => ({ label: SCOPE_LABELS[s] ?? s })), products: mcpProducts.map((p) => p.name),
       confirmAction: `/interaction/${uid}/confirm`, abortAction: `/interaction/${uid}/abort`,
     });
   });

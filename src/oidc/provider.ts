@@ -14,6 +14,8 @@ import { answerWithTenant, tenantPrompt } from './tenants.js';
 import type { OrganizationService } from '../organizations/service.js';
 import type { RateLimits } from '../rate-limits/service.js';
 import type { RevokedGrants } from './revoked-grants.js';
+import type { GatewayCache } from '../gateway/cache.js';
+import { isProtectedResource, RESOURCE_SCOPES } from '../mcp/metadata.js';
 import { tokenFailureLimits } from '../rate-limits/token-endpoint.js';
 
 /**
@@ -33,7 +35,7 @@ function interactionPolicyWithStanding(organizations: OrganizationService) {
  * The whole oidc-provider configuration in one place. Every value that differs from the
  * library's default is there because the contract asks for it.
  */
-export function createProvider(ctx: AppContext, deps: { clients: ClientStore; accounts: AccountService; organizations: OrganizationService; rateLimits: RateLimits; revokedGrants: RevokedGrants; signingKeys: JWK[] }): Provider {
+export function createProvider(ctx: AppContext, deps: { clients: ClientStore; accounts: AccountService; organizations: OrganizationService; rateLimits: RateLimits; revokedGrants: RevokedGrants; gatewayCache: GatewayCache; signingKeys: JWK[] }): Provider {
   const { clients, accounts, signingKeys } = deps;
   const lifetimes = tokenLifetimes(ctx.config.accessTokenTtl);
   const tokenLimits = tokenFailureLimits(deps.rateLimits);
@@ -112,10 +114,12 @@ export function createProvider(ctx: AppContext, deps: { clients: ClientStore; ac
         enabled: true,
         defaultResource: () => ctx.config.apiAudience,
         useGrantedResource: () => true,
+        // Portico's API, or a published MCP product by its resource URI (RFC 8707): a token for
+        // an MCP product has that product's URI as its only audience.
         async getResourceServerInfo(_koaCtx, resource) {
-          if (resource !== ctx.config.apiAudience) throw new errors.InvalidTarget();
+          if (resource !== ctx.config.apiAudience && !isProtectedResource(await deps.gatewayCache.productByResource(resource))) throw new errors.InvalidTarget();
           return {
-            scope: 'openid profile email',
+            scope: RESOURCE_SCOPES.join(' '),
             audience: resource,
             accessTokenFormat: 'jwt',
             accessTokenTTL: lifetimes.AccessToken,
