@@ -9,8 +9,7 @@
 // of 10,000 rows, the next batch built while PostgreSQL writes the last one. Everything derived
 // from PORTICO_SECRET (the API keys' lookup hash, the sealed API keys and client secrets, the
 // password hash) is computed with Portico's own functions from the built output (dist/src), so the
-// formats cannot drift; only the sealing contexts (associated data) are spelled out here, as the
-// services keep them private: `credentials:<id>` and `oauth_clients:<client id>`. Key material
+// formats cannot drift (the sealing contexts and the secret check value included). Key material
 // comes from the CSPRNG (Portico's randomToken: crypto.randomBytes).
 //
 // What is not written: audit events (the API would write one per account, consumer,
@@ -218,10 +217,11 @@ export async function seedScale(databaseUrl, { secret, apiKeys = 1_000_000, appl
   const elapsed = () => (performance.now() - started) / 1000;
   const say = (message) => progress(`scale seed: ${message} (${elapsed().toFixed(1)} s)`);
 
-  const [{ deriveKeys }, { seal }, { keyedHash, randomToken }, { hashPassword }, { API_KEY_PREFIX, MAX_CREDENTIALS_PER_CONSUMER }] = await Promise.all([
+  const [{ deriveKeys }, { seal }, { keyedHash, randomToken }, { hashPassword }, credentials, clients, { checkValue }] = await Promise.all([
     import(dist('crypto/keys.js')), import(dist('crypto/seal.js')), import(dist('crypto/tokens.js')),
-    import(dist('crypto/passwords.js')), import(dist('consumers/credentials.js')),
+    import(dist('crypto/passwords.js')), import(dist('consumers/credentials.js')), import(dist('oidc/clients.js')), import(dist('db/instance.js')),
   ]);
+  const { API_KEY_PREFIX, MAX_CREDENTIALS_PER_CONSUMER } = credentials;
   const keys = deriveKeys(secret);
   const now = Date.now();
 
@@ -231,7 +231,7 @@ export async function seedScale(databaseUrl, { secret, apiKeys = 1_000_000, appl
     // The database must be one sealed under this secret (src/db/instance.ts's check value), and
     // the product must exist: otherwise every row written would be unreadable or refused.
     const instance = await client.query('select secret_check from instance');
-    if (instance.rows[0]?.secret_check !== keyedHash(keys.check, 'portico-secret-check')) {
+    if (instance.rows[0]?.secret_check !== checkValue(keys.check)) {
       throw new Error('seedScale: the database was not set up with this PORTICO_SECRET (start Portico on it first, with the same secret)');
     }
     const product = await client.query('select status from products where id = $1', [productId]);
@@ -290,7 +290,7 @@ export async function seedScale(databaseUrl, { secret, apiKeys = 1_000_000, appl
           ids.push(id);
           consumerIds.push(c.id);
           hashes.push(keyedHash(keys.lookup, apiKey));
-          sealed.push(seal(keys.seal, apiKey, `credentials:${id}`));
+          sealed.push(seal(keys.seal, apiKey, credentials.sealingContext(id)));
           times.push(Math.floor(c.at + random() * (now - c.at)));
           if (keySamples.has(k)) sampledKeys.push(apiKey);
         }
@@ -336,7 +336,7 @@ export async function seedScale(databaseUrl, { secret, apiKeys = 1_000_000, appl
             ? clientMetadata(r.name, ['authorization_code', 'refresh_token', 'client_credentials'],
               [r.stage === 'development' ? `http://localhost:${3000 + (j % 1000)}/callback` : `https://app-${j + 1}.scale.example/oauth/callback`])
             : clientMetadata(r.name, ['client_credentials'], []);
-          [clientId, r.id, r.accountId, r.consumerId, JSON.stringify(metadata), seal(keys.seal, clientSecret, `oauth_clients:${clientId}`), r.at]
+          [clientId, r.id, r.accountId, r.consumerId, JSON.stringify(metadata), seal(keys.seal, clientSecret, clients.sealingContext(clientId)), r.at]
             .forEach((v, i) => values[i].push(v));
           if (appSamples.has(j)) sampledApps.push({ clientId, clientSecret, applicationId: r.id, dailyQuota: r.dailyQuota });
           j += 1;

@@ -20,7 +20,8 @@ function newAccessKey(): string {
   return ACCESS_KEY_PREFIX + [...randomBytes(20)].map((b) => ACCESS_KEY_ALPHABET[b % 32]).join('');
 }
 
-const sealingContext = (id: string) => `credentials:${id}`;
+/** Associated data of a sealed credential secret (exported for the bench's scale seed). */
+export const sealingContext = (id: string) => `credentials:${id}`;
 
 /** An owner's view of a credential: the values in full, as "View credential" shows them. */
 export type CredentialView =

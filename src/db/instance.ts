@@ -8,7 +8,8 @@ import type { Database } from './types.js';
  * with another secret would make every sealed value unreadable, so it is refused. Checked before
  * migrating (nothing is changed under a wrong secret) and recorded after (on a new database).
  */
-function checkValue(checkKey: Buffer): string {
+/** What the database keeps to recognise its PORTICO_SECRET (exported for the bench's scale seed). */
+export function checkValue(checkKey: Buffer): string {
   return keyedHash(checkKey, 'portico-secret-check');
 }
 

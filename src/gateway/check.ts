@@ -27,8 +27,6 @@ interface Caller {
   developerId: string;
   application?: { id: string; dailyQuota: number };
   userId?: string;
-  /** A token's audiences: Portico's API (any product) or MCP products' resource URIs (those products only). */
-  audiences?: string[];
 }
 
 const API_KEY_PREFIX = 'pk_';
@@ -63,8 +61,11 @@ export function createGatewayCheck(ctx: AppContext, deps: {
     return { consumerId: owner.consumerId, developerId: owner.accountId };
   }
 
-  /** The caller behind the request's credential, or the refusal. */
-  async function identify(request: OriginalRequest): Promise<Caller | GatewayDecision> {
+  /**
+   * The caller behind the request's credential, or the refusal. A token must be for Portico's API
+   * (good for every product) or for this product's resource URI (an MCP product's own token).
+   */
+  async function identify(request: OriginalRequest, product: GatewayProduct | undefined): Promise<Caller | GatewayDecision> {
     const authorization = String(request.headers.authorization ?? '').trim();
     const apiKeyHeader = request.headers['x-api-key'];
     if (authorization.startsWith(`${SIGNATURE_SCHEME} `)) {
@@ -83,8 +84,9 @@ export function createGatewayCheck(ctx: AppContext, deps: {
       return owner ? keyCaller(owner) : invalid('unknown API key');
     }
     if (!bearer) return deny(401, BUSINESS_CODES.missing, 'a credential is required: a bearer token, an API key or an SDK-HMAC-SHA256 signature', { 'WWW-Authenticate': CHALLENGE });
-    const check = await deps.verifyAccessToken(bearer); // the audience is checked against the product
-    if (check.status === 'invalid') return invalid('the token is invalid, expired or revoked');
+    const audience = product?.resourceUri ? [ctx.config.apiAudience, product.resourceUri] : ctx.config.apiAudience;
+    const check = await deps.verifyAccessToken(bearer, { audience });
+    if (check.status === 'invalid') return invalid('the token is invalid, expired, revoked or issued for another resource');
     if (check.status === 'refused') return deny(403, BUSINESS_CODES.refused, REFUSALS[check.reason]);
     const { payload, client } = check;
     const consumerId = typeof payload.consumer_id === 'string' ? payload.consumer_id : client.consumerId;
@@ -92,7 +94,6 @@ export function createGatewayCheck(ctx: AppContext, deps: {
     return {
       consumerId, developerId: client.accountId, application: { id: client.applicationId, dailyQuota: client.dailyQuota },
       ...(payload.sub !== payload.client_id ? { userId: String(payload.sub) } : {}),
-      audiences: Array.isArray(payload.aud) ? payload.aud : [String(payload.aud)],
     };
   }
 
@@ -102,20 +103,16 @@ export function createGatewayCheck(ctx: AppContext, deps: {
   }
 
   /** A 401 under an MCP product also names its protected resource metadata, where MCP clients start (RFC 9728). */
-  async function challenged(decision: GatewayDecision, request: OriginalRequest): Promise<GatewayDecision> {
-    const product = decision.status === 401 ? await productOf(request) : undefined;
-    if (!isProtectedResource(product)) return decision;
+  function challenged(decision: GatewayDecision, product: GatewayProduct | undefined): GatewayDecision {
+    if (decision.status !== 401 || !isProtectedResource(product)) return decision;
     const challenge = (decision.headers['WWW-Authenticate'] ?? CHALLENGE).replace(CHALLENGE, `${CHALLENGE}, resource_metadata="${resourceMetadataUrl(ctx.issuer, product)}"`);
     return { ...decision, headers: { ...decision.headers, 'WWW-Authenticate': challenge } };
   }
 
   return async function check(request: OriginalRequest): Promise<GatewayDecision> {
-    const caller = await identify(request);
-    if ('code' in caller) return challenged(caller, request);
     const product = await productOf(request);
-    if (caller.audiences && !caller.audiences.includes(ctx.config.apiAudience) && !(product?.resourceUri && caller.audiences.includes(product.resourceUri))) {
-      return challenged(invalid('the token was issued for another resource'), request);
-    }
+    const caller = await identify(request, product);
+    if ('code' in caller) return challenged(caller, product);
     if (!product) return deny(403, BUSINESS_CODES.noSubscription, 'no product serves this path');
     const grants = await cache.consumer(caller.consumerId);
     if (!grants?.approvedProducts.has(product.id)) return deny(403, BUSINESS_CODES.noSubscription, `no approved subscription to ${product.slug}`);

@@ -79,9 +79,11 @@ export function createAccessTokenVerifier(ctx: AppContext, deps: { signingKeys: 
   const audienceOf = (payload: JWTPayload) => (Array.isArray(payload.aud) ? payload.aud : [payload.aud]);
 
   // The cache's lookups ride on the function, read by /metrics.
-  return Object.assign(async function verifyAccessToken(token: string, options: { audience?: string } = {}): Promise<AccessTokenCheck> {
+  // `audience`: the one the caller accepts, or several (the gateway: the API's and the product's).
+  return Object.assign(async function verifyAccessToken(token: string, options: { audience?: string | string[] } = {}): Promise<AccessTokenCheck> {
     const payload = await verifiedPayload(token);
-    if (!payload || (options.audience && !audienceOf(payload).includes(options.audience))) return { status: 'invalid' };
+    const accepted = options.audience === undefined ? undefined : [options.audience].flat();
+    if (!payload || (accepted && !audienceOf(payload).some((aud) => accepted.includes(String(aud))))) return { status: 'invalid' };
     const clientId = typeof payload.client_id === 'string' ? payload.client_id : undefined;
     const grantId = typeof payload.grant_id === 'string' ? payload.grant_id : undefined;
     if (!clientId || (grantId && deps.revokedGrants.isRevoked(grantId))) return { status: 'invalid' };

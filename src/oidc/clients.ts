@@ -11,7 +11,8 @@ import { cacheStats } from '../ops/metrics/stats.js';
 import { createClientQueries } from './client-queries.js';
 
 const TOPIC = 'oauth_clients';
-const sealingContext = (clientId: string) => `oauth_clients:${clientId}`;
+/** Associated data of a sealed client secret (exported for the bench's scale seed). */
+export const sealingContext = (clientId: string) => `oauth_clients:${clientId}`;
 
 /**
  * What the provider is told of a client: an application may declare authorization_code (and
