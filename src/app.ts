@@ -45,6 +45,7 @@ import { createSsoFlow } from './federation/sso.js';
 import { mountOrganizationRoutes } from './organizations/routes.js';
 import { mountLicenseAdminRoutes, mountLicenseRoutes } from './licenses/routes.js';
 import { mountMcpMetadata } from './mcp/metadata.js';
+import { mountRegistrationTokenRoutes } from './client-registration/routes.js';
 
 export type AppServices = Services & { applications: ApplicationService; metrics: Metrics };
 
@@ -89,7 +90,7 @@ export function buildApp(ctx: AppContext, services: AppServices, oidc: OidcParts
   pageRoutes.use(htmlErrors());
   pageRoutes.get('/assets/portico.css', serveStylesheet);
   const sso = createSsoFlow(ctx, { ...services, provider });
-  mountInteractionRoutes(pageRoutes, ctx, provider, services.sessions, sso, services.gatewayCache);
+  mountInteractionRoutes(pageRoutes, ctx, provider, { ...services, sso, products: services.gatewayCache });
   const pages = createPageSessions(ctx, services.sessions);
   mountPublicPages(pageRoutes, ctx, services, pages);
   mountSsoPages(pageRoutes, sso, pages);
@@ -122,6 +123,7 @@ export function buildApp(ctx: AppContext, services: AppServices, oidc: OidcParts
   mountConsumerAdminRoutes(adminApi, services.consumers);
   mountFederationAdminRoutes(adminApi, services.federation);
   mountLicenseAdminRoutes(adminApi, services.licenses);
+  mountRegistrationTokenRoutes(adminApi, services.clientRegistration);
 
   app.use(requestContext(ctx.log, services.metrics.request));
   app.use(async function providerAliases(koaCtx, next) {

@@ -114,6 +114,7 @@ export async function startPortico(options: StartOptions = {}): Promise<RunningP
     services.sessions.sweepExpired().catch((err) => log.warn({ err }, 'session sweep failed'));
     sweepExpiredOidcPayloads(context.db, context.clock.now()).catch((err) => log.warn({ err }, 'oidc sweep failed'));
     revokedGrants.sweep().catch((err) => log.warn({ err }, 'revoked grants sweep failed'));
+    services.clientRegistration.sweepUnclaimed().catch((err) => log.warn({ err }, 'unclaimed clients sweep failed'));
     services.usage.sweep().catch((err) => log.warn({ err }, 'usage reports sweep failed'));
   }, SESSION_SWEEP_MS).unref();
 

@@ -15,6 +15,7 @@ import { createApplicationDirectory } from './applications/directory.js';
 import { createOrganizationService } from './organizations/service.js';
 import { createLicenseService } from './licenses/service.js';
 import { createRateLimits } from './rate-limits/service.js';
+import { createClientRegistration } from './client-registration/service.js';
 
 /** The composition root: every domain service, wired once per process. */
 export async function createServices(ctx: AppContext) {
@@ -28,6 +29,7 @@ export async function createServices(ctx: AppContext) {
   const catalog = createCatalogService(ctx, { audit });
   const subscriptions = createSubscriptionService(ctx, { audit, settings, consumers, catalog, accounts });
   const clients = createClientStore(ctx, { accounts, settings });
+  const clientRegistration = createClientRegistration(ctx, { audit, clients, settings, rateLimits });
   // The embedded database writes durably on this very thread: fewer, larger writes (one node only,
   // so neither the report delay nor the chunk size can strand units another node needs).
   const usage = createUsageCounter(ctx, ctx.config.databaseUrl ? {} : { flushMs: 1_000, chunkMax: 5_000 });
@@ -36,6 +38,6 @@ export async function createServices(ctx: AppContext) {
   const organizations = createOrganizationService(ctx, { audit, accounts, clients, applications: createApplicationDirectory(ctx.db) });
   const licenses = createLicenseService(ctx, { audit, organizations, applications: createApplicationDirectory(ctx.db) });
   await Promise.all([clients.ready, usage.ready, gatewayCache.ready]);
-  return { audit, settings, consumers, credentials, accounts, sessions, catalog, subscriptions, clients, usage, gatewayCache, federation, organizations, licenses, rateLimits };
+  return { audit, settings, consumers, credentials, accounts, sessions, catalog, subscriptions, clients, usage, gatewayCache, federation, organizations, licenses, rateLimits, clientRegistration };
 }
 export type Services = Awaited<ReturnType<typeof createServices>>;

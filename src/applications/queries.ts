@@ -11,7 +11,7 @@ export function createApplicationQueries(db: Kysely<Database>) {
     // The application's own client, not its tenant clients.
     .innerJoin('oauth_clients', (join) => join.onRef('oauth_clients.application_id', '=', 'applications.id').on('oauth_clients.install_id', 'is', null))
     .selectAll('applications')
-    .select(['oauth_clients.client_id', 'oauth_clients.metadata', 'oauth_clients.first_party']);
+    .select(['oauth_clients.client_id', 'oauth_clients.metadata', 'oauth_clients.first_party', 'oauth_clients.registered_at']);
   return {
     insert(values: { accountId: string; consumerId: string; name: string }) {
       return db.insertInto('applications').values({ account_id: values.accountId, consumer_id: values.consumerId, name: values.name })

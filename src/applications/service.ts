@@ -43,6 +43,8 @@ export function renderApplication(row: ApplicationWithClient) {
     tokenEndpointAuthMethod: m.token_endpoint_auth_method, jwksUri: m.jwks_uri ?? null,
     suspended: row.suspended_at !== null, suspensionReason: row.suspension_reason, reviewNote: row.review_note,
     publicKey: row.public_key ? describeMerchantKey(row.public_key) : null,
+    // The client registered itself (RFC 7591) and keeps its own metadata (RFC 7592); its owner may delete it.
+    registered: row.registered_at !== null,
     createdAt: row.created_at.toISOString(), updatedAt: row.updated_at.toISOString(),
   };
 }
@@ -74,6 +76,11 @@ function checkClientFields(fields: ClientFields, allowLoopbackHttp: boolean): vo
     errors.push({ path: 'body.jwksUri', message: 'is required with private_key_jwt' });
   }
   if (errors.length) throw new ValidationFailed(errors);
+}
+
+/** A client that registered itself changes its own metadata and secret (RFC 7592), so they agree with what it holds. */
+function refuseRegistered(app: Application): void {
+  if (app.registered) throw new Conflict('This application registered itself: it changes its own settings through its registration (RFC 7592). You may delete it.');
 }
 
 /** A go-live review's decisions: from which stage, to which, and the audit action. */
@@ -186,6 +193,7 @@ export function createApplicationService(ctx: AppContext, deps: {
 
     async update(actor: Actor & { accountId: string }, id: string, changes: UpdateApplication): Promise<Application> {
       const current = renderApplication(await owned(actor.accountId, id));
+      refuseRegistered(current);
       const secretBased = (method: string) => method !== 'private_key_jwt';
       if (changes.tokenEndpointAuthMethod && secretBased(changes.tokenEndpointAuthMethod) !== secretBased(current.tokenEndpointAuthMethod)) {
         throw new Conflict('Switching between a client secret and private_key_jwt needs a new application.');
@@ -293,6 +301,7 @@ export function createApplicationService(ctx: AppContext, deps: {
 
     async rotateSecret(actor: Actor & { accountId: string }, id: string) {
       const current = renderApplication(await owned(actor.accountId, id));
+      refuseRegistered(current);
       if (current.tokenEndpointAuthMethod === 'private_key_jwt') throw new Conflict('This application authenticates with private_key_jwt and has no secret.');
       const clientSecret = await ctx.db.transaction().execute(async (trx) => {
         const secret = await deps.clients.rotateSecret(trx, current.clientId);

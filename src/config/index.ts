@@ -40,6 +40,9 @@ export interface RateLimitConfig {
   loginIpMaxFailures: number;
   registrationMaxPerIp: number;
   registrationWindowSeconds: number;
+  /** Client registrations (RFC 7591, POST /oauth2/register) from one IP address within `clientRegistrationWindowSeconds`. */
+  clientRegistrationMaxPerIp: number;
+  clientRegistrationWindowSeconds: number;
   /** invalid_client / invalid_grant answers of the token endpoint per client id within `tokenWindowSeconds`. */
   tokenMaxFailures: number;
   tokenWindowSeconds: number;
@@ -96,6 +99,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       loginIpMaxFailures: e.LOGIN_IP_MAX_FAILURES,
       registrationMaxPerIp: e.REGISTRATION_MAX_PER_IP,
       registrationWindowSeconds: e.REGISTRATION_WINDOW_SECONDS,
+      clientRegistrationMaxPerIp: e.CLIENT_REGISTRATION_MAX_PER_IP,
+      clientRegistrationWindowSeconds: e.CLIENT_REGISTRATION_WINDOW_SECONDS,
       tokenMaxFailures: e.TOKEN_MAX_FAILURES,
       tokenWindowSeconds: e.TOKEN_WINDOW_SECONDS,
     },

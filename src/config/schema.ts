@@ -62,6 +62,8 @@ export const envSchema = z.object({
   LOGIN_IP_MAX_FAILURES: count(100, 1, 1_000_000),
   REGISTRATION_MAX_PER_IP: count(20, 1, 1_000_000),
   REGISTRATION_WINDOW_SECONDS: count(600, 1, 86_400),
+  CLIENT_REGISTRATION_MAX_PER_IP: count(10, 1, 1_000_000),
+  CLIENT_REGISTRATION_WINDOW_SECONDS: count(3_600, 1, 86_400),
   TOKEN_MAX_FAILURES: count(30, 1, 1_000_000),
   TOKEN_WINDOW_SECONDS: count(60, 1, 86_400),
   // Keeps deployments (or test runs) that share one Redis apart.

@@ -168,8 +168,28 @@ export interface OauthClientsTable {
    * client has its own id and secret; everything else is its application's own client's.
    */
   install_id: ColumnType<string | null, string | null | undefined, never>;
+  /** Set for a client that registered itself (RFC 7591); it has no application until a developer claims it. */
+  registered_at: ColumnType<Date | null, Date | null | undefined, never>;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
+}
+
+/** The consumer a user chose, at consent, to pay for their calls through a registered client. */
+export interface ClientConsumersTable {
+  client_id: string;
+  account_id: string;
+  consumer_id: string;
+  created_at: CreatedAt;
+}
+
+/** Initial access tokens for client registration (RFC 7591), issued by administrators. */
+export interface RegistrationTokensTable {
+  id: Generated<string>;
+  name: string;
+  token_hash: string;
+  expires_at: Date;
+  registrations: ColumnType<number, never, number>;
+  created_at: CreatedAt;
 }
 
 export interface RevokedGrantsTable {
@@ -364,6 +384,8 @@ export interface Database {
   signing_keys: SigningKeysTable;
   applications: ApplicationsTable;
   oauth_clients: OauthClientsTable;
+  client_consumers: ClientConsumersTable;
+  registration_tokens: RegistrationTokensTable;
   revoked_grants: RevokedGrantsTable;
   credentials: CredentialsTable;
   products: ProductsTable;
@@ -392,6 +414,7 @@ export type SessionRow = Selectable<SessionsTable>;
 export type SigningKeyRow = Selectable<SigningKeysTable>;
 export type ApplicationRow = Selectable<ApplicationsTable>;
 export type OauthClientRow = Selectable<OauthClientsTable>;
+export type RegistrationTokenRow = Selectable<RegistrationTokensTable>;
 export type CredentialRow = Selectable<CredentialsTable>;
 export type ProductRow = Selectable<ProductsTable>;
 export type SubscriptionRow = Selectable<SubscriptionsTable>;

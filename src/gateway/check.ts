@@ -91,8 +91,10 @@ export function createGatewayCheck(ctx: AppContext, deps: {
     const { payload, client } = check;
     const consumerId = typeof payload.consumer_id === 'string' ? payload.consumer_id : client.consumerId;
     if (!consumerId || !client.accountId || !client.applicationId || !client.dailyQuota) return invalid('the token belongs to no application');
+    // Through a client that registered itself, the consumer is the user's own (chosen at consent).
+    const developerId = client.registered ? String(payload.sub) : client.accountId;
     return {
-      consumerId, developerId: client.accountId, application: { id: client.applicationId, dailyQuota: client.dailyQuota },
+      consumerId, developerId, application: { id: client.applicationId, dailyQuota: client.dailyQuota },
       ...(payload.sub !== payload.client_id ? { userId: String(payload.sub) } : {}),
     };
   }

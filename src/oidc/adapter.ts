@@ -21,12 +21,14 @@ export interface AdapterHooks {
    * logout), before it answers: what the grant's JWT access tokens depend on is written first.
    */
   grantDestroyed?: (grantId: string) => Promise<void>;
+  /** Where clients that register themselves (RFC 7591) are saved and deleted (RFC 7592). */
+  registeredClients?: { save(clientId: string, metadata: Record<string, unknown>): Promise<void>; remove(clientId: string): Promise<void> };
 }
 
 export function createOidcAdapter(db: Kysely<Database>, clock: Clock, clients?: ClientStore, hooks: AdapterHooks = {}) {
   return (model: string): Adapter => {
     // Clients are not oidc-provider artifacts: they come from oauth_clients, through its cache.
-    if (model === 'Client' && clients) return clientAdapter(clients, hooks.guardClient);
+    if (model === 'Client' && clients) return clientAdapter(clients, hooks);
     const live = () => db.selectFrom('oidc_payloads').select(['payload', 'consumed_at'])
       .where('model', '=', model)
       .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', clock.now())]));
@@ -84,14 +86,17 @@ export function createOidcAdapter(db: Kysely<Database>, clock: Clock, clients?: 
   };
 }
 
-function clientAdapter(clients: ClientStore, guard?: (clientId: string) => void): Adapter {
+/** Applications' clients are managed through the applications API; the provider writes only clients that registered themselves. */
+function clientAdapter(clients: ClientStore, hooks: AdapterHooks): Adapter {
   const readOnly = async () => { throw new Error('clients are managed through the applications API'); };
   return {
     async find(id) {
-      guard?.(id);
+      hooks.guardClient?.(id);
       return (await clients.find(id))?.metadata as AdapterPayload | undefined;
     },
-    upsert: readOnly, consume: readOnly, destroy: readOnly, revokeByGrantId: readOnly,
+    upsert: hooks.registeredClients ? (id, payload) => hooks.registeredClients!.save(id, payload as Record<string, unknown>) : readOnly,
+    destroy: hooks.registeredClients ? (id) => hooks.registeredClients!.remove(id) : readOnly,
+    consume: readOnly, revokeByGrantId: readOnly,
     findByUid: async () => undefined, findByUserCode: async () => undefined,
   };
 }

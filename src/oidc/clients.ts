@@ -43,6 +43,8 @@ export interface ClientRecord {
   tenantId: string | null;
   /** False while the organization has disabled a tenant client's install. */
   installEnabled: boolean;
+  /** The client registered itself (RFC 7591): its users' tokens carry the consumer each of them chose. */
+  registered: boolean;
 }
 
 /**
@@ -82,7 +84,9 @@ export function createClientStore(ctx: AppContext, deps: { accounts: AccountServ
   async function load(clientId: string): Promise<ClientRecord | 'missing'> {
     const row = await createClientQueries(ctx.db).find(clientId);
     if (!row) return 'missing';
-    const allowLoopbackHttp = loopbackHttpAllowed(row.stage, (await deps.settings.get()).allowLoopbackHttpRedirects);
+    // A registered client is a native app or agent: its loopback redirect URIs (RFC 8252) count at every stage.
+    const registered = row.registered_at !== null;
+    const allowLoopbackHttp = registered || loopbackHttpAllowed(row.stage, (await deps.settings.get()).allowLoopbackHttpRedirects);
     // A tenant client is its application's own client under another id and secret, for one organization.
     const tenant = row.install_id !== null;
     const shared = tenant
@@ -98,7 +102,7 @@ export function createClientStore(ctx: AppContext, deps: { accounts: AccountServ
     return {
       metadata, accountId: shared.accountId, consumerId: shared.consumerId, applicationId: row.application_id, firstParty: shared.firstParty,
       stage: row.stage, dailyQuota: row.daily_quota, suspended: row.suspended_at !== null,
-      tenantId: row.tenant_id, installEnabled: row.install_enabled ?? true,
+      tenantId: row.tenant_id, installEnabled: row.install_enabled ?? true, registered,
     };
   }
 
@@ -147,6 +151,9 @@ export function createClientStore(ctx: AppContext, deps: { accounts: AccountServ
 
     /** Tells every node that a client's application changed (stage, quota, suspension). */
     changed,
+
+    /** Tells every node that these clients changed or are gone. */
+    publish,
 
     /** Creates a client with a fresh id and secret; the secret is returned once, stored sealed. */
     async create(trx: Kysely<Database>, client: NewClient, options: { withSecret: boolean }) {

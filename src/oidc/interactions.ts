@@ -8,12 +8,17 @@ import type { SsoFlow } from '../federation/sso.js';
 import { parseForm } from '../http/body.js';
 import { AccountNotActive, InvalidCredentials, PorticoError, RateLimited } from '../http/errors.js';
 import { actorOf } from '../http/session.js';
-import { validate } from '../http/validate.js';
+import { uuid, validate } from '../http/validate.js';
 import { LOGIN_MESSAGES } from '../portal/notices.js';
 import { renderPage } from '../portal/render.js';
 import type { ProviderRef } from './live-provider.js';
 import type { GatewayCache } from '../gateway/cache.js';
 import { isProtectedResource } from '../mcp/metadata.js';
+import type { ClientStore } from './clients.js';
+import type { ConsumerService } from '../consumers/service.js';
+import type { ClientRegistration } from '../client-registration/service.js';
+
+const isUuid = (value: string) => uuid.safeParse(value).success;
 
 const SCOPE_LABELS: Record<string, string> = {
   openid: 'Know who you are (your account id)',
@@ -32,7 +37,10 @@ const tenantDenialOf = (interaction: { prompt: { details: Record<string, unknown
  * JavaScript; every form carries a CSRF token bound to the interaction, which the provider's
  * own interaction cookie binds to this browser.
  */
-export function mountInteractionRoutes(router: Router, ctx: AppContext, provider: ProviderRef, sessions: SessionService, sso: SsoFlow, products: GatewayCache): void {
+export function mountInteractionRoutes(router: Router, ctx: AppContext, provider: ProviderRef, deps: {
+  sessions: SessionService; sso: SsoFlow; products: GatewayCache; clients: ClientStore; consumers: ConsumerService; clientRegistration: ClientRegistration;
+}): void {
+  const { sessions, sso, products } = deps;
   const csrfTokenOf = (uid: string) => keyedHash(ctx.keys.csrf, `interaction:${uid}`);
 
   async function details(koaCtx: Koa.Context) {
@@ -57,6 +65,10 @@ export function mountInteractionRoutes(router: Router, ctx: AppContext, provider
     return (client?.clientName as string | undefined) ?? 'An application';
   }
 
+  async function isRegistered(clientId: unknown): Promise<boolean> {
+    return typeof clientId === 'string' && !!(await deps.clients.lookup(clientId))?.record.registered;
+  }
+
   async function showLogin(koaCtx: Koa.Context, uid: string, clientId: unknown, extra: { error?: string; username?: string } = {}, status = 200) {
     renderPage(koaCtx, 'login', {
       title: 'Log in', action: `/interaction/${uid}/login`, csrfToken: csrfTokenOf(uid), clientName: await clientName(clientId),
@@ -79,9 +91,13 @@ export function mountInteractionRoutes(router: Router, ctx: AppContext, provider
     // The MCP products asked for by resource indicator (RFC 8707), by name.
     const resources = [params.resource].flat().filter((r): r is string => typeof r === 'string');
     const mcpProducts = (await Promise.all(resources.map((r) => products.productByResource(r)))).filter(isProtectedResource);
+    // A client that registered itself is unverified, and its user's own consumer pays for the calls.
+    const registered = await isRegistered(params.client_id);
     renderPage(koaCtx, 'consent', {
       title: 'Allow access', clientName: await clientName(params.client_id), csrfToken: csrfTokenOf(uid),
       scopes: scopes.map((s) => ({ label: SCOPE_LABELS[s] ?? s })), products: mcpProducts.map((p) => p.name),
+      registered, redirectHost: registered ? URL.parse(String(params.redirect_uri))?.host ?? '' : '',
+      consumers: registered && interaction.session ? await deps.consumers.listOfAccount(interaction.session.accountId) : [],
       confirmAction: `/interaction/${uid}/confirm`, abortAction: `/interaction/${uid}/abort`,
     });
   });
@@ -113,9 +129,16 @@ export function mountInteractionRoutes(router: Router, ctx: AppContext, provider
 
   router.post('/interaction/:uid/confirm', async (koaCtx) => {
     const interaction = await details(koaCtx);
-    await form(koaCtx, interaction.uid);
+    const fields = await form(koaCtx, interaction.uid);
     const { prompt, params, session, grantId } = interaction;
     if (prompt.name !== 'consent' || !session) throw new PorticoError(400, 'interaction_expired', 'Sign-in expired', 'Start again from the application.');
+    if (await isRegistered(params.client_id)) {
+      // The consumer chosen on the page (one of the user's own; their default one otherwise) pays for the calls.
+      const chosen = fields.consumerId || undefined;
+      if (chosen && !isUuid(chosen)) throw new PorticoError(400, 'validation_failed', 'Invalid consumer', 'Choose one of your consumers.');
+      const consumer = await deps.consumers.resolveOwned(session.accountId, chosen);
+      await deps.clientRegistration.claim({ ...actorOf(koaCtx), accountId: session.accountId }, String(params.client_id), consumer.id);
+    }
     const grant = grantId ? await provider.current.Grant.find(grantId) : new provider.current.Grant({ accountId: session.accountId, clientId: String(params.client_id) });
     if (!grant) throw new PorticoError(400, 'interaction_expired', 'Sign-in expired', 'Start again from the application.');
     const missing = prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };

@@ -6,7 +6,7 @@ import { ValidationFailed } from '../http/errors.js';
 import { renderPage } from '../portal/render.js';
 import { createOidcAdapter } from './adapter.js';
 import type { ProviderRef } from './live-provider.js';
-import { toProviderMetadata, type ClientStore } from './clients.js';
+import { toProviderMetadata, type ClientRecord, type ClientStore } from './clients.js';
 import { SIGNING_ALG } from './keys.js';
 import { tokenLifetimes } from './ttl.js';
 import { OIDC_ROUTES } from './routes.js';
@@ -17,6 +17,9 @@ import type { RevokedGrants } from './revoked-grants.js';
 import type { GatewayCache } from '../gateway/cache.js';
 import { isProtectedResource, RESOURCE_SCOPES } from '../mcp/metadata.js';
 import { tokenFailureLimits } from '../rate-limits/token-endpoint.js';
+import type { ConsumerService } from '../consumers/service.js';
+import { admitRegistration, checkSelfRegisteredClient, requestActor } from '../client-registration/policy.js';
+import { createClientConsumerQueries, type ClientRegistration } from '../client-registration/service.js';
 
 /**
  * oidc-provider's prompts, plus one: a sign-in session whose account is no longer active (banned
@@ -35,12 +38,29 @@ function interactionPolicyWithStanding(organizations: OrganizationService) {
  * The whole oidc-provider configuration in one place. Every value that differs from the
  * library's default is there because the contract asks for it.
  */
-export function createProvider(ctx: AppContext, deps: { clients: ClientStore; accounts: AccountService; organizations: OrganizationService; rateLimits: RateLimits; revokedGrants: RevokedGrants; gatewayCache: GatewayCache; signingKeys: JWK[] }): Provider {
+export function createProvider(ctx: AppContext, deps: {
+  clients: ClientStore; accounts: AccountService; consumers: ConsumerService; organizations: OrganizationService; rateLimits: RateLimits;
+  revokedGrants: RevokedGrants; gatewayCache: GatewayCache; clientRegistration: ClientRegistration; signingKeys: JWK[];
+}): Provider {
   const { clients, accounts, signingKeys } = deps;
+  const clientConsumers = createClientConsumerQueries(ctx.db);
+  /** The consumer a user token is counted against: the application's, or for a registered client the one its user chose at consent (their default consumer otherwise). */
+  async function consumerOf(client: ClientRecord, accountId: string | undefined): Promise<string | null> {
+    if (!client.registered || !accountId) return client.consumerId;
+    const chosen = await clientConsumers.chosen(String(client.metadata.client_id), accountId);
+    return chosen?.consumer_id ?? (await deps.consumers.resolveOwned(accountId).catch(() => undefined))?.id ?? null;
+  }
   const lifetimes = tokenLifetimes(ctx.config.accessTokenTtl);
   const tokenLimits = tokenFailureLimits(deps.rateLimits);
   const configuration: Configuration = {
-    adapter: createOidcAdapter(ctx.db, ctx.clock, clients, { guardClient: tokenLimits.refuseLimited, grantDestroyed: (grantId) => deps.revokedGrants.revoke(grantId) }),
+    adapter: createOidcAdapter(ctx.db, ctx.clock, clients, {
+      guardClient: tokenLimits.refuseLimited,
+      grantDestroyed: (grantId) => deps.revokedGrants.revoke(grantId),
+      registeredClients: {
+        save: (clientId, metadata) => deps.clientRegistration.save(requestActor(), clientId, metadata),
+        remove: (clientId) => deps.clientRegistration.remove(requestActor(), clientId),
+      },
+    }),
     clientDefaults: { grant_types: ['authorization_code'], response_types: ['code'], token_endpoint_auth_method: 'client_secret_basic', id_token_signed_response_alg: SIGNING_ALG },
     jwks: { keys: signingKeys as NonNullable<Configuration['jwks']>['keys'] },
     cookies: { keys: ctx.keys.cookie },
@@ -73,8 +93,9 @@ export function createProvider(ctx: AppContext, deps: { clients: ClientStore; ac
       await grant.save();
       return grant;
     },
-    // PKCE (S256) is required for public clients and accepted from every client.
-    pkce: { required: (_koaCtx, client) => client.clientAuthMethod === 'none' },
+    // PKCE (S256) is required for public clients and for every client that registered itself (only
+    // those have client_id_issued_at, RFC 7591), and accepted from every client.
+    pkce: { required: (_koaCtx, client) => client.clientAuthMethod === 'none' || client.clientIdIssuedAt !== undefined },
     // A refresh token on every code grant of a client allowed the refresh_token grant, without
     // offline_access or prompt=consent; rotated on every use; not tied to the login session.
     issueRefreshToken: async (_koaCtx, client) => client.grantTypeAllowed('refresh_token'),
@@ -82,7 +103,8 @@ export function createProvider(ctx: AppContext, deps: { clients: ClientStore; ac
     expiresWithSession: async () => false,
     // The tenant of a tenant login (see tenants.ts); tenant clients carry theirs in their metadata.
     extraParams: ['tenant_id'],
-    extraClientMetadata: { properties: ['tenant_id'] },
+    // Runs on every client's metadata; on the registration routes it is the self-registration policy.
+    extraClientMetadata: { properties: ['tenant_id'], validator: (koaCtx, key, _value, metadata) => { if (key === 'tenant_id') checkSelfRegisteredClient(koaCtx, metadata); } },
     claims: {
       openid: ['sub', 'tenant_id'],
       profile: ['preferred_username', 'name'],
@@ -107,6 +129,15 @@ export function createProvider(ctx: AppContext, deps: { clients: ClientStore; ac
       // Every access token is a JWT with an audience, which userinfo refuses: claims are in the ID token.
       userinfo: { enabled: false },
       revocation: { enabled: true },
+      // Dynamic client registration (RFC 7591) and its management (RFC 7592), for MCP clients and
+      // any other agent (src/client-registration/). The registration access token is issued on
+      // every registration; the hook deciding that is the one asynchronous step before the client
+      // is validated, so it is where a registration is admitted (token, open or not, rate limit).
+      registration: {
+        enabled: true,
+        issueRegistrationAccessToken: async (koaCtx) => { await admitRegistration(koaCtx, deps.clientRegistration); return true; },
+      },
+      registrationManagement: { enabled: true, rotateRegistrationAccessToken: true },
       rpInitiatedLogout: { enabled: true },
       // JWT access tokens come from resource indicators (stack-notes.md): every token is for
       // API_AUDIENCE unless a known resource is asked for.
@@ -131,8 +162,9 @@ export function createProvider(ctx: AppContext, deps: { clients: ClientStore; ac
     // consumer_id on every access token; grant_id on user tokens, so a revoked grant can be refused.
     async extraTokenClaims(_koaCtx, token) {
       const client = token.clientId ? await clients.find(token.clientId) : undefined;
+      const consumerId = client ? await consumerOf(client, 'accountId' in token ? token.accountId : undefined) : null;
       return {
-        ...(client?.consumerId ? { consumer_id: client.consumerId } : {}),
+        ...(consumerId ? { consumer_id: consumerId } : {}),
         ...(client?.tenantId ? { tenant_id: client.tenantId } : {}),
         ...('grantId' in token && token.grantId ? { grant_id: token.grantId } : {}),
       };

@@ -38,10 +38,11 @@ function backTo(back: string | undefined): string {
  * checkbox sends nothing, so its absence from the (always whole) form means false.
  */
 const settingsForm = z.preprocess((input) => {
-  const { developerApproval, subscriptionApproval, consumerDailyQuota, allowLoopbackHttpRedirects } = input as Record<string, string | undefined>;
+  const { developerApproval, subscriptionApproval, consumerDailyQuota, allowLoopbackHttpRedirects, clientRegistration, confidentialClientRegistration } = input as Record<string, string | undefined>;
   return {
     developerApproval, subscriptionApproval, consumerDailyQuota: consumerDailyQuota === undefined ? undefined : Number(consumerDailyQuota),
     allowLoopbackHttpRedirects: allowLoopbackHttpRedirects === 'true',
+    ...(clientRegistration === undefined ? {} : { clientRegistration }), confidentialClientRegistration: confidentialClientRegistration === 'true',
   };
 }, settingsUpdate);
 
@@ -117,6 +118,7 @@ export function mountAdminPages(router: Router, services: AppServices, pages: Pa
     const values = {
       developerApproval: current.developerApproval, subscriptionApproval: current.subscriptionApproval,
       consumerDailyQuota: String(current.consumerDailyQuota), allowLoopbackHttpRedirects: String(current.allowLoopbackHttpRedirects),
+      clientRegistration: current.clientRegistration, confidentialClientRegistration: String(current.confidentialClientRegistration),
     };
     await pages.render(koaCtx, 'admin-settings', { title: 'Settings', values, ...extra }, status);
   }
@@ -129,9 +131,15 @@ export function mountAdminPages(router: Router, services: AppServices, pages: Pa
       await services.settings.update(actorOf(koaCtx), formInput(settingsForm, fields));
       pages.redirect(koaCtx, '/admin/settings', 'saved');
     } catch (err) {
-      const { developerApproval = '', subscriptionApproval = '', consumerDailyQuota = '' } = fields;
-      const allowLoopbackHttpRedirects = String(fields.allowLoopbackHttpRedirects === 'true');
-      await settingsPage(koaCtx, { error: formError(err), values: { developerApproval, subscriptionApproval, consumerDailyQuota, allowLoopbackHttpRedirects } }, formStatus(err));
+      const { developerApproval = '', subscriptionApproval = '', consumerDailyQuota = '', clientRegistration = '' } = fields;
+      const checked = (field: string) => String(fields[field] === 'true');
+      await settingsPage(koaCtx, {
+        error: formError(err),
+        values: {
+          developerApproval, subscriptionApproval, consumerDailyQuota, clientRegistration,
+          allowLoopbackHttpRedirects: checked('allowLoopbackHttpRedirects'), confidentialClientRegistration: checked('confidentialClientRegistration'),
+        },
+      }, formStatus(err));
     }
   });
 

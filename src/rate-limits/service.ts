@@ -66,6 +66,7 @@ export async function createRateLimits(ctx: AppContext, deps: { audit: AuditServ
   const loginIp = limiter('login-ip', settings.loginIpMaxFailures, settings.loginWindowSeconds);
   const lockHistory = limiter('login-locks', 1_000_000, LOCK_HISTORY_SECONDS);
   const registrations = limiter('registration-ip', settings.registrationMaxPerIp, settings.registrationWindowSeconds);
+  const clientRegistrations = limiter('client-registration-ip', settings.clientRegistrationMaxPerIp, settings.clientRegistrationWindowSeconds);
   const tokenFailures = limiter('token-client', settings.tokenMaxFailures, settings.tokenWindowSeconds);
 
   // Clients the token endpoint refuses, until when (epoch ms), on every node: a grant then asks no
@@ -174,6 +175,13 @@ export async function createRateLimits(ctx: AppContext, deps: { audit: AuditServ
       if (res && res.consumedPoints > settings.registrationMaxPerIp) {
         throw new RateLimited(secondsOf(res.msBeforeNext, settings.registrationWindowSeconds), 'Too many registrations from this address.');
       }
+    },
+
+    /** Counts a client registration (RFC 7591) from an address; the seconds to wait when over the limit, else undefined. */
+    async clientRegistrationRetryAfter(ip: string | null): Promise<number | undefined> {
+      const res = await consume(clientRegistrations, ipKey(ip));
+      if (!res || res.consumedPoints <= settings.clientRegistrationMaxPerIp) return undefined;
+      return secondsOf(res.msBeforeNext, settings.clientRegistrationWindowSeconds);
     },
 
     /** Seconds a client must wait before the token endpoint serves it again; undefined when it may go on. From memory. */

@@ -1,11 +1,11 @@
 import Provider, { errors } from 'oidc-provider';
 import type { RateLimits } from './service.js';
 
-/** The provider's error for a client that has used up its failures: a 429 with the token endpoint's usual body. */
-class TokenFailuresExceeded extends errors.OIDCProviderError {
-  constructor(retryAfter: number) {
+/** A provider endpoint's answer to a caller over its limit: 429 `slow_down` in the endpoint's usual error body. */
+export class SlowDown extends errors.OIDCProviderError {
+  constructor(description: string) {
     super(429, 'slow_down');
-    this.error_description = `too many failed token requests for this client; retry after ${retryAfter} seconds`;
+    this.error_description = description;
   }
 }
 
@@ -28,7 +28,7 @@ export function tokenFailureLimits(limits: RateLimits) {
       const retryAfter = limits.tokenRetryAfter(clientId);
       if (retryAfter === undefined) return;
       koaCtx.set('Retry-After', String(retryAfter));
-      throw new TokenFailuresExceeded(retryAfter);
+      throw new SlowDown(`too many failed token requests for this client; retry after ${retryAfter} seconds`);
     },
 
     countFailures(provider: Provider): void {

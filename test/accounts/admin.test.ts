@@ -75,10 +75,10 @@ describe('admin moderation', () => {
 describe('settings', () => {
   it('has the documented defaults and accepts any subset', async () => {
     const defaults = await server.api.get('/api/v1/admin/settings', { token: admin });
-    expect(defaults.body).toEqual({ developerApproval: 'auto', subscriptionApproval: 'auto', consumerDailyQuota: 100000, allowLoopbackHttpRedirects: false });
+    expect(defaults.body).toEqual({ developerApproval: 'auto', subscriptionApproval: 'auto', consumerDailyQuota: 100000, allowLoopbackHttpRedirects: false, clientRegistration: 'open', confidentialClientRegistration: false });
     const put = await server.api.put('/api/v1/admin/settings', { subscriptionApproval: 'manual', consumerDailyQuota: 250 }, { token: admin });
     expect(put.status).toBe(200);
-    expect(put.body).toEqual({ developerApproval: 'auto', subscriptionApproval: 'manual', consumerDailyQuota: 250, allowLoopbackHttpRedirects: false });
+    expect(put.body).toEqual({ developerApproval: 'auto', subscriptionApproval: 'manual', consumerDailyQuota: 250, allowLoopbackHttpRedirects: false, clientRegistration: 'open', confidentialClientRegistration: false });
     expect((await server.api.get('/api/v1/admin/settings', { token: admin })).body).toEqual(put.body);
     await server.api.put('/api/v1/admin/settings', { subscriptionApproval: 'auto', consumerDailyQuota: 100000 }, { token: admin });
   });

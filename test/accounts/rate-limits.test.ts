@@ -62,7 +62,7 @@ describe('configuration', () => {
   it('has documented defaults and refuses values out of range by name', () => {
     expect(loadConfig({}).rateLimits).toEqual({
       prefix: 'portico', loginMaxFailures: 10, loginWindowSeconds: 60, loginLockSeconds: 60, loginMaxLockSeconds: 3600,
-      loginIpMaxFailures: 100, registrationMaxPerIp: 20, registrationWindowSeconds: 600, tokenMaxFailures: 30, tokenWindowSeconds: 60,
+      loginIpMaxFailures: 100, registrationMaxPerIp: 20, registrationWindowSeconds: 600, clientRegistrationMaxPerIp: 10, clientRegistrationWindowSeconds: 3600, tokenMaxFailures: 30, tokenWindowSeconds: 60,
     });
     let error: unknown;
     try { loadConfig({ LOGIN_MAX_FAILURES: '0', TOKEN_WINDOW_SECONDS: 'soon', RATE_LIMIT_PREFIX: 'a b' }); } catch (err) { error = err; }

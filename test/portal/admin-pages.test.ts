@@ -215,12 +215,19 @@ describe('admin pages', () => {
     expect(invalid.res.status).toBe(400);
     expect(await invalid.res.text()).toContain('consumerDailyQuota: Too small');
 
-    const saved = await admin.submit(form.action, url, { ...form.fields, developerApproval: 'manual', subscriptionApproval: 'manual', consumerDailyQuota: '2500' });
+    const saved = await admin.submit(form.action, url, {
+      ...form.fields, developerApproval: 'manual', subscriptionApproval: 'manual', consumerDailyQuota: '2500', clientRegistration: 'token', confidentialClientRegistration: 'true',
+    });
     expect(saved.url).toBe(`${url}/admin/settings?notice=saved`);
-    expect(await saved.res.text()).toContain('value="2500"');
+    const savedHtml = await saved.res.text();
+    expect(savedHtml).toContain('value="2500"');
+    expect(savedHtml).toContain('<option value="token" selected>token</option>');
+    expect(savedHtml).toMatch(/name="confidentialClientRegistration" value="true"[^>]* checked>/);
     const api = await server.api.get('/api/v1/admin/settings', { token: adminToken });
-    expect(api.body).toEqual({ developerApproval: 'manual', subscriptionApproval: 'manual', consumerDailyQuota: 2500, allowLoopbackHttpRedirects: false });
-    await server.api.put('/api/v1/admin/settings', { developerApproval: 'auto', subscriptionApproval: 'auto', consumerDailyQuota: 100_000 }, { token: adminToken });
+    expect(api.body).toEqual({ developerApproval: 'manual', subscriptionApproval: 'manual', consumerDailyQuota: 2500, allowLoopbackHttpRedirects: false, clientRegistration: 'token', confidentialClientRegistration: true });
+    await server.api.put('/api/v1/admin/settings', {
+      developerApproval: 'auto', subscriptionApproval: 'auto', consumerDailyQuota: 100_000, clientRegistration: 'open', confidentialClientRegistration: false,
+    }, { token: adminToken });
   });
 
   it('refuses posts without the CSRF field and changes nothing', async () => {
@@ -230,7 +237,7 @@ describe('admin pages', () => {
     expect((await post('/admin/settings', { _csrf: 'forged', developerApproval: 'manual' })).res.status).toBe(403);
     expect((await post(`/admin/developers/${id}/ban`, { reason: 'no token' })).res.status).toBe(403);
     expect((await post('/admin/products', { slug: 'adm-csrf', name: 'x', type: 'model', category: 'x', routePrefix: '/adm/csrf' })).res.status).toBe(403);
-    expect((await server.api.get('/api/v1/admin/settings', { token: adminToken })).body).toEqual({ developerApproval: 'auto', subscriptionApproval: 'auto', consumerDailyQuota: 100_000, allowLoopbackHttpRedirects: false });
+    expect((await server.api.get('/api/v1/admin/settings', { token: adminToken })).body).toEqual({ developerApproval: 'auto', subscriptionApproval: 'auto', consumerDailyQuota: 100_000, allowLoopbackHttpRedirects: false, clientRegistration: 'open', confidentialClientRegistration: false });
     expect((await server.api.post('/api/v1/auth/login', { username: 'adm-csrf', password: 'adm-csrf-password-1' })).status).toBe(200);
     expect((await server.api.get('/api/v1/products/adm-csrf')).status).toBe(404);
   });

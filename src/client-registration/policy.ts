@@ -1,0 +1,78 @@
+import Provider, { errors, type KoaContextWithOIDC } from 'oidc-provider';
+import { isLoopbackHost } from '../config/index.js';
+import type { Actor } from '../context.js';
+import { SlowDown } from '../rate-limits/token-endpoint.js';
+import type { ClientRegistration } from './service.js';
+
+/** The provider's routes where a client's metadata comes from the client itself (RFC 7591, RFC 7592). */
+const SELF_SERVICE_ROUTES = new Set(['registration', 'client_update']);
+const GRANT_TYPES = new Set(['authorization_code', 'refresh_token']);
+const CONFIDENTIAL_METHODS = new Set(['client_secret_basic', 'client_secret_post']);
+/**
+ * Metadata a registering client may not set: URLs Portico would fetch itself (a server-side
+ * request to wherever the client says), request objects, and `tenant_id`, which marks a tenant
+ * client (organizations) and would let a client pass for one.
+ */
+const REFUSED_METADATA = ['jwks_uri', 'jwks', 'sector_identifier_uri', 'request_uris', 'backchannel_logout_uri', 'tenant_id'];
+
+/** What the registration endpoint admitted the request under (set by `admitRegistration`, read by the check). */
+interface RegistrationAdmission { allowConfidential: boolean }
+const ADMISSION = Symbol('registration admission');
+
+/** Lets a registration request in (see ClientRegistration.admission), or throws the provider's error. */
+export async function admitRegistration(koaCtx: KoaContextWithOIDC, registration: ClientRegistration): Promise<void> {
+  const bearer = /^Bearer\s+(\S+)$/i.exec(koaCtx.get('authorization'))?.[1];
+  const admission = await registration.admission(bearer, koaCtx.ip);
+  if ('refused' in admission) {
+    if (admission.refused === 'token_required') throw new errors.InvalidToken('an initial access token is required to register a client');
+    koaCtx.set('Retry-After', String(admission.retryAfter));
+    throw new SlowDown(`too many client registrations from this address; retry after ${admission.retryAfter} seconds`);
+  }
+  (koaCtx.state as unknown as Record<symbol, unknown>)[ADMISSION] = admission;
+}
+
+/** Who acts in a request the provider serves (a client registering or managing itself): nobody signed in, from its address. */
+export const requestActor = (): Actor => ({ accountId: null, ip: Provider.ctx?.ip ?? null, requestId: null });
+
+/** https anywhere, http only on a loopback host (RFC 8252 native apps); no other scheme. */
+function webOrLoopback(uri: string): boolean {
+  const url = URL.parse(uri);
+  return url !== null && (url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname)));
+}
+
+/**
+ * What a client that registers itself may be (README "Dynamic client registration"): an
+ * authorization code client (refresh tokens allowed) with https or loopback redirect URIs,
+ * public (`none`, PKCE required) unless the admin allows confidential ones, and nothing that
+ * makes Portico fetch a URL. Runs inside oidc-provider's client validation
+ * (`extraClientMetadata.validator`) on the registration and update routes only; an update keeps
+ * the authentication method the client registered with.
+ */
+export function checkSelfRegisteredClient(koaCtx: KoaContextWithOIDC | undefined, metadata: Record<string, unknown>): void {
+  const route = koaCtx?.oidc?.route;
+  if (!route || !SELF_SERVICE_ROUTES.has(route)) return;
+  const refuse = (message: string) => { throw new errors.InvalidClientMetadata(message); };
+
+  const refused = REFUSED_METADATA.filter((key) => metadata[key] !== undefined);
+  if (refused.length) refuse(`${refused.join(', ')} cannot be registered here`);
+
+  const method = String(metadata.token_endpoint_auth_method);
+  if (route === 'client_update') {
+    if (method !== koaCtx!.oidc.client?.clientAuthMethod) refuse('token_endpoint_auth_method cannot change; register a new client');
+  } else if (method !== 'none') {
+    const admission = (koaCtx!.state as unknown as Record<symbol, RegistrationAdmission | undefined>)[ADMISSION];
+    if (!admission?.allowConfidential) refuse('only public clients may register: token_endpoint_auth_method must be "none" (with PKCE)');
+    if (!CONFIDENTIAL_METHODS.has(method)) refuse('token_endpoint_auth_method must be "none", "client_secret_basic" or "client_secret_post"');
+  }
+
+  const grantTypes = (metadata.grant_types as string[] | undefined) ?? [];
+  if (!grantTypes.includes('authorization_code') || grantTypes.some((g) => !GRANT_TYPES.has(g))) {
+    refuse('grant_types must be "authorization_code", optionally with "refresh_token"');
+  }
+  for (const key of ['redirect_uris', 'post_logout_redirect_uris']) {
+    const uris = (metadata[key] as string[] | undefined) ?? [];
+    if (uris.some((uri) => !webOrLoopback(uri))) {
+      throw new errors.InvalidRedirectUri(`${key} must be https, or http on a loopback address (localhost, 127.0.0.1, [::1])`);
+    }
+  }
+}

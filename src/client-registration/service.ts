@@ -1,0 +1,172 @@
+import type { Kysely } from 'kysely';
+import { createApplicationQueries } from '../applications/queries.js';
+import type { AuditService } from '../audit/service.js';
+import type { Actor, AppContext } from '../context.js';
+import { seal } from '../crypto/seal.js';
+import { keyedHash, randomToken } from '../crypto/tokens.js';
+import type { Database, RegistrationTokenRow } from '../db/types.js';
+import { NotFound } from '../http/errors.js';
+import { sealingContext, type ClientStore } from '../oidc/clients.js';
+import type { RateLimits } from '../rate-limits/service.js';
+import type { SettingsService } from '../settings/service.js';
+import { createUsageQueries } from '../usage/queries.js';
+
+/** A registered client nobody has authorized is deleted after this long. */
+export const UNCLAIMED_CLIENT_TTL_MS = 24 * 3600 * 1000;
+const TOKEN_PREFIX = 'rat_';
+const DAY_MS = 24 * 3600 * 1000;
+
+export function renderRegistrationToken(row: RegistrationTokenRow) {
+  return { id: row.id, name: row.name, expiresAt: row.expires_at.toISOString(), registrations: row.registrations, createdAt: row.created_at.toISOString() };
+}
+
+/** Whether a registration request may go on, and under which rule (see `admission`). */
+export type Admission = { allowConfidential: boolean } | { refused: 'token_required' } | { refused: 'rate_limited'; retryAfter: number };
+
+const clientTarget = (clientId: string) => ({ targetType: 'oauth_client', targetId: clientId });
+
+/**
+ * Dynamic client registration (RFC 7591) and its management (RFC 7592), behind oidc-provider's
+ * registration endpoints: who may register (`admitRegistration`), where registered clients are
+ * kept (`save`, `remove`, the provider's Client adapter), and how one becomes an application
+ * (`claim`, when a developer first authorizes it). Initial access tokens are administrators'.
+ */
+export function createClientRegistration(ctx: AppContext, deps: {
+  audit: AuditService; clients: ClientStore; settings: SettingsService; rateLimits: RateLimits;
+}) {
+  const tokenHash = (token: string) => keyedHash(ctx.keys.lookup, `registration-token:${token}`);
+
+  /** Whether the request's bearer token is a live initial access token (then counted as used). */
+  async function useToken(bearer: string | undefined): Promise<boolean> {
+    if (!bearer?.startsWith(TOKEN_PREFIX) || bearer.length > 200) return false;
+    const used = await ctx.db.updateTable('registration_tokens').set((eb) => ({ registrations: eb('registrations', '+', 1) }))
+      .where('token_hash', '=', tokenHash(bearer)).where('expires_at', '>', ctx.clock.now())
+      .returning('id').executeTakeFirst();
+    return used !== undefined;
+  }
+
+  return {
+    /**
+     * Whether a registration may go on: with a live initial access token always; without one only
+     * while registration is open, and within the per-address limit.
+     */
+    async admission(bearer: string | undefined, ip: string | null): Promise<Admission> {
+      const settings = await deps.settings.get();
+      if (!(await useToken(bearer))) {
+        if (settings.clientRegistration !== 'open') return { refused: 'token_required' };
+        const retryAfter = await deps.rateLimits.clientRegistrationRetryAfter(ip);
+        if (retryAfter !== undefined) return { refused: 'rate_limited', retryAfter };
+      }
+      return { allowConfidential: settings.confidentialClientRegistration };
+    },
+
+    /** The Client adapter's upsert: a new registration, or a registered client's own update (RFC 7592). */
+    async save(actor: Actor, clientId: string, payload: Record<string, unknown>): Promise<void> {
+      const { client_secret: secret, ...metadata } = payload;
+      const sealedSecret = typeof secret === 'string' ? seal(ctx.keys.seal, secret, sealingContext(clientId)) : null;
+      await ctx.db.transaction().execute(async (trx) => {
+        const existing = await trx.selectFrom('oauth_clients').select(['registered_at', 'application_id']).where('client_id', '=', clientId).forUpdate().executeTakeFirst();
+        if (existing && !existing.registered_at) throw new Error('only registered clients are saved through the provider');
+        const details = { clientName: metadata.client_name ?? null, redirectUris: metadata.redirect_uris };
+        if (existing) {
+          await trx.updateTable('oauth_clients').set({ metadata: JSON.stringify(metadata), sealed_secret: sealedSecret, updated_at: ctx.clock.now() })
+            .where('client_id', '=', clientId).execute();
+          if (existing.application_id && typeof metadata.client_name === 'string') {
+            await createApplicationQueries(trx).update(existing.application_id, { name: metadata.client_name }, ctx.clock.now());
+          }
+          await deps.audit.record(trx, actor, { action: 'client.registration_updated', ...clientTarget(clientId), details });
+          await deps.clients.changed(trx, clientId);
+          return;
+        }
+        await trx.insertInto('oauth_clients').values({
+          client_id: clientId, application_id: null, account_id: null, consumer_id: null,
+          metadata: JSON.stringify(metadata), sealed_secret: sealedSecret, registered_at: ctx.clock.now(),
+        }).execute();
+        await deps.audit.record(trx, actor, { action: 'client.registered', ...clientTarget(clientId), details });
+      });
+    },
+
+    /** The Client adapter's destroy: a registered client deletes itself (RFC 7592), with its application. */
+    async remove(actor: Actor, clientId: string): Promise<void> {
+      await ctx.db.transaction().execute(async (trx) => {
+        const row = await trx.selectFrom('oauth_clients').select(['registered_at', 'application_id']).where('client_id', '=', clientId).forUpdate().executeTakeFirst();
+        if (!row?.registered_at) return;
+        await deps.clients.remove(trx, clientId);
+        if (row.application_id) {
+          await createApplicationQueries(trx).delete(row.application_id);
+          await createUsageQueries(trx).deleteOf('application', row.application_id);
+        }
+        await deps.audit.record(trx, actor, { action: 'client.deregistered', ...clientTarget(clientId), details: { applicationId: row.application_id } });
+      });
+    },
+
+    /**
+     * A developer authorizes a registered client: the first one to do so owns it from then on (an
+     * application in their console, paid for by `consumerId`); every user's choice of consumer
+     * is remembered for their own tokens. Nothing happens for other clients.
+     */
+    async claim(actor: Actor & { accountId: string }, clientId: string, consumerId: string): Promise<void> {
+      await ctx.db.transaction().execute(async (trx) => {
+        const row = await trx.selectFrom('oauth_clients').select(['registered_at', 'application_id', 'metadata']).where('client_id', '=', clientId).forUpdate().executeTakeFirst();
+        if (!row?.registered_at) return;
+        if (!row.application_id) {
+          const name = String((row.metadata as { client_name?: unknown }).client_name ?? 'Registered client').slice(0, 100);
+          const app = await createApplicationQueries(trx).insert({ accountId: actor.accountId, consumerId, name });
+          await trx.updateTable('oauth_clients').set({ application_id: app.id, account_id: actor.accountId, consumer_id: consumerId, updated_at: ctx.clock.now() })
+            .where('client_id', '=', clientId).execute();
+          await deps.audit.record(trx, actor, { action: 'application.claimed', targetType: 'application', targetId: app.id, details: { clientId, name } });
+        }
+        await trx.insertInto('client_consumers').values({ client_id: clientId, account_id: actor.accountId, consumer_id: consumerId })
+          .onConflict((oc) => oc.columns(['client_id', 'account_id']).doUpdateSet({ consumer_id: consumerId })).execute();
+        await deps.clients.changed(trx, clientId);
+      });
+    },
+
+    /** Registered clients nobody authorized within a day: deleted (the sweep). */
+    async sweepUnclaimed(): Promise<number> {
+      const cutoff = new Date(ctx.clock.now().getTime() - UNCLAIMED_CLIENT_TTL_MS);
+      return ctx.db.transaction().execute(async (trx) => {
+        const gone = await trx.deleteFrom('oauth_clients').where('application_id', 'is', null).where('registered_at', '<', cutoff)
+          .returning('client_id').execute();
+        if (gone.length) await deps.clients.publish(trx, gone.map((r) => r.client_id));
+        return gone.length;
+      });
+    },
+
+    /** Admin: a new initial access token, shown only in this answer. */
+    async issueToken(actor: Actor, input: { name: string; expiresInDays: number }) {
+      const token = randomToken(TOKEN_PREFIX, 32);
+      const row = await ctx.db.transaction().execute(async (trx) => {
+        const inserted = await trx.insertInto('registration_tokens').values({
+          name: input.name, token_hash: tokenHash(token), expires_at: new Date(ctx.clock.now().getTime() + input.expiresInDays * DAY_MS),
+        }).returningAll().executeTakeFirstOrThrow();
+        await deps.audit.record(trx, actor, { action: 'registration_token.issued', targetType: 'registration_token', targetId: inserted.id, details: { name: input.name, expiresAt: inserted.expires_at.toISOString() } });
+        return inserted;
+      });
+      return { ...renderRegistrationToken(row), token };
+    },
+
+    async listTokens() {
+      const rows = await ctx.db.selectFrom('registration_tokens').selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').execute();
+      return { items: rows.map(renderRegistrationToken) };
+    },
+
+    async revokeToken(actor: Actor, id: string): Promise<void> {
+      await ctx.db.transaction().execute(async (trx) => {
+        const gone = await trx.deleteFrom('registration_tokens').where('id', '=', id).returning(['id', 'name']).executeTakeFirst();
+        if (!gone) throw new NotFound('registration token');
+        await deps.audit.record(trx, actor, { action: 'registration_token.revoked', targetType: 'registration_token', targetId: id, details: { name: gone.name } });
+      });
+    },
+  };
+}
+export type ClientRegistration = ReturnType<typeof createClientRegistration>;
+
+/** Reads the consumer a user chose for a registered client (their tokens carry it). */
+export function createClientConsumerQueries(db: Kysely<Database>) {
+  return {
+    chosen(clientId: string, accountId: string) {
+      return db.selectFrom('client_consumers').select('consumer_id').where('client_id', '=', clientId).where('account_id', '=', accountId).executeTakeFirst();
+    },
+  };
+}
