@@ -24,7 +24,9 @@ export async function admitRegistration(koaCtx: KoaContextWithOIDC, registration
   const bearer = /^Bearer\s+(\S+)$/i.exec(koaCtx.get('authorization'))?.[1];
   const admission = await registration.admission(bearer, koaCtx.ip);
   if ('refused' in admission) {
-    if (admission.refused === 'token_required') throw new errors.InvalidToken('an initial access token is required to register a client');
+    if (admission.refused === 'token_required') {
+      throw Object.assign(new errors.InvalidToken(), { error_description: 'an initial access token is required to register a client' });
+    }
     koaCtx.set('Retry-After', String(admission.retryAfter));
     throw new SlowDown(`too many client registrations from this address; retry after ${admission.retryAfter} seconds`);
   }
@@ -33,6 +35,17 @@ export async function admitRegistration(koaCtx: KoaContextWithOIDC, registration
 
 /** Who acts in a request the provider serves (a client registering or managing itself): nobody signed in, from its address. */
 export const requestActor = (): Actor => ({ accountId: null, ip: Provider.ctx?.ip ?? null, requestId: null });
+
+/** NUL, or a surrogate standing alone (with the u flag, a pair is one code point and does not match). */
+const UNSTORABLE = /[\0\p{Cs}]/u;
+
+/** Every text in the value (keys too) is well-formed and free of NUL. */
+function storableText(value: unknown): boolean {
+  if (typeof value === 'string') return !UNSTORABLE.test(value);
+  if (Array.isArray(value)) return value.every(storableText);
+  if (value && typeof value === 'object') return Object.entries(value).every(([k, v]) => storableText(k) && storableText(v));
+  return true;
+}
 
 /** https anywhere, http only on a loopback host (RFC 8252 native apps); no other scheme. */
 function webOrLoopback(uri: string): boolean {
@@ -53,6 +66,8 @@ export function checkSelfRegisteredClient(koaCtx: KoaContextWithOIDC | undefined
   if (!route || !SELF_SERVICE_ROUTES.has(route)) return;
   const refuse = (message: string) => { throw new errors.InvalidClientMetadata(message); };
 
+  // PostgreSQL's jsonb, where the metadata is kept, holds neither NUL nor an unpaired surrogate.
+  if (!storableText(metadata)) refuse('client metadata must not contain NUL characters or unpaired surrogates');
   const refused = REFUSED_METADATA.filter((key) => metadata[key] !== undefined);
   if (refused.length) refuse(`${refused.join(', ')} cannot be registered here`);
 
@@ -65,14 +80,15 @@ export function checkSelfRegisteredClient(koaCtx: KoaContextWithOIDC | undefined
     if (!CONFIDENTIAL_METHODS.has(method)) refuse('token_endpoint_auth_method must be "none", "client_secret_basic" or "client_secret_post"');
   }
 
-  const grantTypes = (metadata.grant_types as string[] | undefined) ?? [];
-  if (!grantTypes.includes('authorization_code') || grantTypes.some((g) => !GRANT_TYPES.has(g))) {
+  const grantTypes = metadata.grant_types;
+  if (!Array.isArray(grantTypes) || !grantTypes.includes('authorization_code') || grantTypes.some((g) => !GRANT_TYPES.has(g))) {
     refuse('grant_types must be "authorization_code", optionally with "refresh_token"');
   }
   for (const key of ['redirect_uris', 'post_logout_redirect_uris']) {
-    const uris = (metadata[key] as string[] | undefined) ?? [];
-    if (uris.some((uri) => !webOrLoopback(uri))) {
-      throw new errors.InvalidRedirectUri(`${key} must be https, or http on a loopback address (localhost, 127.0.0.1, [::1])`);
+    const uris = metadata[key] ?? [];
+    // A description starting with "redirect_uris" makes the error invalid_redirect_uri (RFC 7591).
+    if (!Array.isArray(uris) || uris.some((uri) => typeof uri !== 'string' || !webOrLoopback(uri))) {
+      refuse(`${key} must be https, or http on a loopback address (localhost, 127.0.0.1, [::1])`);
     }
   }
 }

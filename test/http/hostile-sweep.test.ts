@@ -566,7 +566,7 @@ beforeAll(async () => {
     // The sweep registers and fails logins by the dozen from one address: the per-address limits
     // would otherwise turn its later cases into 429s before they reach what they test.
     // The token endpoint's per-client failure limit likewise (its 429 comes before the parameters are read).
-    env: { REGISTRATION_MAX_PER_IP: '100000', LOGIN_IP_MAX_FAILURES: '100000', TOKEN_MAX_FAILURES: '100000' },
+    env: { REGISTRATION_MAX_PER_IP: '100000', CLIENT_REGISTRATION_MAX_PER_IP: '100000', LOGIN_IP_MAX_FAILURES: '100000', TOKEN_MAX_FAILURES: '100000' },
   });
   agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
   const { rows } = await sql<{ table_name: string }>`select table_name from information_schema.tables
@@ -880,6 +880,36 @@ describe('hostile-input sweep', () => {
       }
       await sweep(`protocol ${ep.path}`, reqs);
     }
+
+    // Client registration (RFC 7591) takes JSON: every metadata field with every hostile text, as
+    // itself and inside an array; odd shapes; and its management endpoint (RFC 7592) with hostile
+    // client ids and tokens. An accepted registration writes its client, a refused one nothing.
+    const registration = pathOf('registration_endpoint')!;
+    const client = { client_name: 'sweep', redirect_uris: ['http://127.0.0.1/cb'], grant_types: ['authorization_code'], response_types: ['code'], token_endpoint_auth_method: 'none' };
+    const fields = [...Object.keys(client), 'scope', 'logo_uri', 'client_uri', 'contacts', 'application_type', 'post_logout_redirect_uris', 'software_id', 'jwks'];
+    const registrations: Request[] = [];
+    const json = (label: string, body: unknown, mustFail = false): Request => ({ label, method: 'POST', path: registration, body: JSON.stringify(body), headers: JSON_TYPE, mayWrite: !mustFail, mustFail });
+    for (const field of fields) {
+      for (const [label, value] of HOSTILE_TEXT) {
+        registrations.push(json(`${field} ${label}`, { ...client, [field]: value }), json(`${field} [${label}]`, { ...client, [field]: [value] }));
+      }
+      for (const [label, value] of [['a number', 1e308], ['null', null], ['an object', { $gt: '' }], ['a nested array', [[['x']]]]] as const) {
+        registrations.push(json(`${field} ${label}`, { ...client, [field]: value }));
+      }
+    }
+    registrations.push(
+      json('10,000 redirect URIs', { ...client, redirect_uris: Array.from({ length: 10_000 }, (_, i) => `http://127.0.0.1/${i}`) }),
+      json('prototype keys', JSON.parse(`{"__proto__": {"token_endpoint_auth_method": "client_secret_basic"}, "constructor": {"prototype": {"x": 1}}, ${JSON.stringify(client).slice(1)}`)),
+      { label: 'JSON nested 5,000 deep', method: 'POST', path: registration, body: `${'['.repeat(5000)}${']'.repeat(5000)}`, headers: JSON_TYPE, mustFail: true },
+      { label: 'a form instead of JSON', method: 'POST', path: registration, body: form(Object.entries(client).map(([k, v]) => [k, String(v)])), headers: FORM, mustFail: true },
+    );
+    for (const [label, segment] of [['SQL', "x'%20OR%20'1'%3D'1"], ['NUL', 'x%00y'], ['traversal', '..%2F..%2Fjwks'], ['8,000 characters', 'x'.repeat(8000)], ['invalid UTF-8', '%E0%A4%A']]) {
+      for (const method of ['GET', 'PUT', 'DELETE']) {
+        registrations.push({ label: `${method} client id ${label}`, method, path: `${registration}/${segment}`, body: method === 'PUT' ? JSON.stringify(client) : undefined,
+          headers: { ...JSON_TYPE, authorization: `Bearer ${label === 'SQL' ? "x' OR '1'='1" : 'sweep.unknown.token'}` }, mustFail: true });
+      }
+    }
+    await sweep(`protocol ${registration} (JSON)`, registrations);
 
     // Interactions (login and consent pages), from the route table: hostile ids, and hostile forms to the real interaction.
     // The interaction is the one the browser's cookie names (its path is /interaction/<uid>, so a browser sends it to no

@@ -75,7 +75,11 @@ describe('dynamic client registration (RFC 7591)', () => {
     const cases: Array<[Record<string, unknown>, string]> = [
       [{ redirect_uris: ['http://agent.example.com/callback'] }, 'invalid_redirect_uri'],
       [{ redirect_uris: ['cursor://oauth/callback'] }, 'invalid_redirect_uri'],
-      [{ post_logout_redirect_uris: ['http://agent.example.com/bye'] }, 'invalid_redirect_uri'],
+      [{ post_logout_redirect_uris: ['http://agent.example.com/bye'] }, 'invalid_client_metadata'],
+      [{ redirect_uris: 'http://127.0.0.1/cb' }, 'invalid_redirect_uri'],
+      [{ client_name: 'NUL \u0000 inside' }, 'invalid_client_metadata'],
+      [{ client_name: 'unpaired \ud800 surrogate' }, 'invalid_client_metadata'],
+      [{ redirect_uris: ['http://127.0.0.1/cb\u0000'] }, 'invalid_client_metadata'],
       [{ token_endpoint_auth_method: 'client_secret_basic' }, 'invalid_client_metadata'],
       [{ token_endpoint_auth_method: undefined }, 'invalid_client_metadata'], // RFC 7591's default is a confidential client
       [{ grant_types: ['client_credentials'], response_types: [] }, 'invalid_client_metadata'],
