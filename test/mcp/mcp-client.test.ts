@@ -3,6 +3,7 @@ import { decodeJwt } from 'jose';
 import * as oidc from 'openid-client';
 import { browser, formWithButton } from '../support/browser.js';
 import { startTestServer, type TestServer } from '../support/server.js';
+import { logIn, openPage } from '../portal/pages.js';
 
 // An MCP client as the MCP authorization specification has it, starting from nothing but the
 // MCP server's URL: the gateway's 401 -> protected resource metadata (RFC 9728) -> authorization
@@ -126,8 +127,16 @@ describe('an MCP client, from the MCP server URL to an allowed call', () => {
     const apps = (await server.api.get('/api/v1/applications', { token: user.token })).body.items as Array<Record<string, unknown>>;
     const app = apps.find((a) => a.clientId === config.clientMetadata().client_id);
     expect(app).toMatchObject({ name: 'Weather Desk', registered: true, consumerId: user.paying, stage: 'development', redirectUris: [REDIRECT_URI] });
-    // Its settings are the client's own (RFC 7592).
+    // Its settings are the client's own (RFC 7592): the console offers neither an edit form nor a secret, only deletion.
     expect((await server.api.patch(`/api/v1/applications/${app!.id}`, { name: 'Renamed' }, { token: user.token })).status).toBe(409);
+    expect((await server.api.post(`/api/v1/applications/${app!.id}/secret`, {}, { token: user.token })).status).toBe(409);
+    const console = await logIn(server.portico.url, 'agent-user', 'agent-user-password-1');
+    expect((await openPage(console, `${server.portico.url}/console/applications`)).html).toMatch(/Weather Desk[\s\S]*<span class="badge">registered<\/span>/);
+    const page = (await openPage(console, `${server.portico.url}/console/applications/${app!.id}`)).html;
+    expect(page).toContain('This client registered itself');
+    expect(page).not.toContain('Rotate secret');
+    expect(page).not.toContain('Save changes');
+    expect(page).toContain(`/console/applications/${app!.id}/delete`);
     expect((await server.api.get('/api/v1/applications', { token: other.token })).body.items).toEqual([]);
   });
 
