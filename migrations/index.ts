@@ -12,6 +12,7 @@ import * as m0010 from './0010_licenses.js';
 import * as m0011 from './0011_application_public_keys.js';
 import * as m0012 from './0012_rate_limits.js';
 import * as m0013 from './0013_client_registration.js';
+import * as m0014 from './0014_hashed_oidc_ids.js';
 
 // Listed by hand (not read from the folder) so the same code runs from dist/ and under jest.
 // Files are never edited after landing; a change is a new file added here.
@@ -29,4 +30,5 @@ export const migrations: Record<string, Migration> = {
   '0011_application_public_keys': m0011,
   '0012_rate_limits': m0012,
   '0013_client_registration': m0013,
+  '0014_hashed_oidc_ids': m0014,
 };

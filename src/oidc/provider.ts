@@ -53,7 +53,9 @@ export function createProvider(ctx: AppContext, deps: {
   const lifetimes = tokenLifetimes(ctx.config.accessTokenTtl);
   const tokenLimits = tokenFailureLimits(deps.rateLimits);
   const configuration: Configuration = {
-    adapter: createOidcAdapter(ctx.db, ctx.clock, clients, {
+    adapter: createOidcAdapter(ctx.db, ctx.clock, {
+      sealKey: ctx.keys.seal,
+      clients,
       guardClient: tokenLimits.refuseLimited,
       grantDestroyed: (grantId) => deps.revokedGrants.revoke(grantId),
       registeredClients: {

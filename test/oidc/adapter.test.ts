@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { openDatabase, type DatabaseHandle } from '../../src/db/connect.js';
 import type { Database } from '../../src/db/types.js';
-import { createOidcAdapter, sweepExpiredOidcPayloads } from '../../src/oidc/adapter.js';
+import { createOidcAdapter, storageId, sweepExpiredOidcPayloads } from '../../src/oidc/adapter.js';
+import { migrations } from '../../migrations/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { manualClock } from '../support/server.js';
 
@@ -21,7 +23,8 @@ afterAll(async () => {
   await database?.drop();
 });
 
-const adapterFor = (model: string) => createOidcAdapter(db, clock)(model);
+const sealKey = randomBytes(32);
+const adapterFor = (model: string) => createOidcAdapter(db, clock, { sealKey })(model);
 
 describe('the oidc-provider adapter', () => {
   it('stores, finds and overwrites by id, per model', async () => {
@@ -43,8 +46,45 @@ describe('the oidc-provider adapter', () => {
     expect(await codes.find('short')).toBeUndefined();
     expect(await codes.find('long')).toBeDefined();
     expect(await sweepExpiredOidcPayloads(db, clock.now())).toBeGreaterThanOrEqual(1);
-    const left = await db.selectFrom('oidc_payloads').select('id').where('id', 'in', ['short', 'long', 'forever']).execute();
-    expect(left.map((r) => r.id).sort()).toEqual(['forever', 'long']);
+    const ids = { short: storageId('AuthorizationCode', 'short'), long: storageId('AuthorizationCode', 'long'), forever: 'forever' };
+    const left = await db.selectFrom('oidc_payloads').select('id').where('id', 'in', Object.values(ids)).execute();
+    expect(left.map((r) => r.id).sort()).toEqual([ids.forever, ids.long].sort());
+  });
+
+  it('keeps no token, code or session id as it is: rows are keyed by its hash, and the payload holds no copy', async () => {
+    const secret = `rt-${randomBytes(16).toString('hex')}`;
+    await adapterFor('RefreshToken').upsert(secret, { jti: secret, grantId: 'g-secret' }, 60);
+    const session = `sess-${randomBytes(16).toString('hex')}`;
+    await adapterFor('Session').upsert(session, { jti: session, uid: 'uid-secret', accountId: 'a' }, 60);
+    const rows = await db.selectFrom('oidc_payloads').selectAll().where('model', 'in', ['RefreshToken', 'Session']).execute();
+    expect(JSON.stringify(rows)).not.toContain(secret);
+    expect(JSON.stringify(rows)).not.toContain(session);
+    expect(rows.map((r) => r.id)).toEqual(expect.arrayContaining([storageId('RefreshToken', secret), storageId('Session', session)]));
+    // The provider gets its ids back, by id and (a session) by uid.
+    expect(await adapterFor('RefreshToken').find(secret)).toEqual({ jti: secret, grantId: 'g-secret' });
+    expect(await adapterFor('Session').findByUid('uid-secret')).toEqual({ jti: session, uid: 'uid-secret', accountId: 'a' });
+    // Grants and interactions are no credentials: kept under their own ids.
+    await adapterFor('Grant').upsert('grant-plain', { jti: 'grant-plain' }, 60);
+    expect(await db.selectFrom('oidc_payloads').select('id').where('model', '=', 'Grant').where('id', '=', 'grant-plain').executeTakeFirst()).toBeDefined();
+  });
+
+  it('re-keys the artifacts an earlier version stored under their own ids (migration 0014)', async () => {
+    const earlier = await createTestDatabase();
+    const opened = await openDatabase({ dataDir: earlier.env.DATA_DIR, databaseUrl: earlier.env.DATABASE_URL });
+    try {
+      const legacy = (model: string, id: string) => ({ model, id, payload: JSON.stringify({ jti: id, grantId: 'g-old' }), grant_id: 'g-old', expires_at: new Date(Date.now() + 60_000) });
+      await opened.db.insertInto('oidc_payloads').values([legacy('RefreshToken', 'old-refresh'), legacy('Session', 'old-session'), legacy('Grant', 'g-old')]).execute();
+      await migrations['0014_hashed_oidc_ids']!.up(opened.db);
+      const adapter = (model: string) => createOidcAdapter(opened.db, clock, { sealKey })(model);
+      expect(await adapter('RefreshToken').find('old-refresh')).toMatchObject({ jti: 'old-refresh', grantId: 'g-old' });
+      expect(await adapter('Session').find('old-session')).toMatchObject({ jti: 'old-session' });
+      expect(await adapter('Grant').find('g-old')).toMatchObject({ jti: 'g-old' });
+      const refresh = await opened.db.selectFrom('oidc_payloads').selectAll().where('model', '=', 'RefreshToken').executeTakeFirstOrThrow();
+      expect(JSON.stringify(refresh)).not.toContain('old-refresh');
+    } finally {
+      await opened.close();
+      await earlier.drop();
+    }
   });
 
   it('finds sessions by uid and device codes by user code', async () => {

@@ -3,6 +3,7 @@ import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
 import { browser, formWithButton } from '../support/browser.js';
 import { startTestServer, type TestServer } from '../support/server.js';
+import { storageId } from '../../src/oidc/adapter.js';
 
 const REDIRECT_URI = 'http://localhost:8080/callback';
 let server: TestServer;
@@ -75,9 +76,9 @@ describe('authorization code with PKCE', () => {
     const before = Date.now();
     const tokens = await signIn();
     const { db } = server.portico.context;
-    // An opaque refresh token is its own row id.
+    // An opaque refresh token's row is keyed by its hash.
     const expiresAt = async (token: string) => (await db.selectFrom('oidc_payloads').select('expires_at')
-      .where('model', '=', 'RefreshToken').where('id', '=', token).executeTakeFirstOrThrow()).expires_at!.getTime();
+      .where('model', '=', 'RefreshToken').where('id', '=', storageId('RefreshToken', token)).executeTakeFirstOrThrow()).expires_at!.getTime();
     const original = await expiresAt(tokens.refresh_token!);
     expect(original - before).toBeGreaterThanOrEqual(30 * 86400_000 - 1000);
     expect(original - Date.now()).toBeLessThanOrEqual(30 * 86400_000);
