@@ -15,8 +15,8 @@ const CONFIDENTIAL_METHODS = new Set(['client_secret_basic', 'client_secret_post
  */
 const REFUSED_METADATA = ['jwks_uri', 'jwks', 'sector_identifier_uri', 'request_uris', 'backchannel_logout_uri', 'tenant_id'];
 
-/** What the registration endpoint admitted the request under (set by `admitRegistration`, read by the check). */
-interface RegistrationAdmission { allowConfidential: boolean }
+/** What the registration endpoint admitted the request under (set by `admitRegistration`, read by the check and the save). */
+interface RegistrationAdmission { allowConfidential: boolean; tokenId?: string }
 const ADMISSION = Symbol('registration admission');
 
 /** Lets a registration request in (see ClientRegistration.admission), or throws the provider's error. */
@@ -31,6 +31,12 @@ export async function admitRegistration(koaCtx: KoaContextWithOIDC, registration
     throw new SlowDown(`too many client registrations from this address; retry after ${admission.retryAfter} seconds`);
   }
   (koaCtx.state as unknown as Record<symbol, unknown>)[ADMISSION] = admission;
+}
+
+/** The initial access token the current registration request was admitted with, if any. */
+export function admittedToken(): string | undefined {
+  const state = Provider.ctx?.state as unknown as Record<symbol, RegistrationAdmission | undefined> | undefined;
+  return state?.[ADMISSION]?.tokenId;
 }
 
 /** Who acts in a request the provider serves (a client registering or managing itself): nobody signed in, from its address. */

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { createApplicationQueries } from '../applications/queries.js';
 import type { AuditService } from '../audit/service.js';
 import type { Actor, AppContext } from '../context.js';
@@ -21,7 +21,7 @@ export function renderRegistrationToken(row: RegistrationTokenRow) {
 }
 
 /** Whether a registration request may go on, and under which rule (see `admission`). */
-export type Admission = { allowConfidential: boolean } | { refused: 'token_required' } | { refused: 'rate_limited'; retryAfter: number };
+export type Admission = { allowConfidential: boolean; tokenId?: string } | { refused: 'token_required' } | { refused: 'rate_limited'; retryAfter: number };
 
 const clientTarget = (clientId: string) => ({ targetType: 'oauth_client', targetId: clientId });
 
@@ -36,13 +36,12 @@ export function createClientRegistration(ctx: AppContext, deps: {
 }) {
   const tokenHash = (token: string) => keyedHash(ctx.keys.lookup, `registration-token:${token}`);
 
-  /** Whether the request's bearer token is a live initial access token (then counted as used). */
-  async function useToken(bearer: string | undefined): Promise<boolean> {
-    if (!bearer?.startsWith(TOKEN_PREFIX) || bearer.length > 200) return false;
-    const used = await ctx.db.updateTable('registration_tokens').set((eb) => ({ registrations: eb('registrations', '+', 1) }))
-      .where('token_hash', '=', tokenHash(bearer)).where('expires_at', '>', ctx.clock.now())
-      .returning('id').executeTakeFirst();
-    return used !== undefined;
+  /** The id of the live initial access token the request carries, if it does. */
+  async function liveToken(bearer: string | undefined): Promise<string | undefined> {
+    if (!bearer?.startsWith(TOKEN_PREFIX) || bearer.length > 200) return undefined;
+    const row = await ctx.db.selectFrom('registration_tokens').select('id')
+      .where('token_hash', '=', tokenHash(bearer)).where('expires_at', '>', ctx.clock.now()).executeTakeFirst();
+    return row?.id;
   }
 
   return {
@@ -52,16 +51,19 @@ export function createClientRegistration(ctx: AppContext, deps: {
      */
     async admission(bearer: string | undefined, ip: string | null): Promise<Admission> {
       const settings = await deps.settings.get();
-      if (!(await useToken(bearer))) {
-        if (settings.clientRegistration !== 'open') return { refused: 'token_required' };
-        const retryAfter = await deps.rateLimits.clientRegistrationRetryAfter(ip);
-        if (retryAfter !== undefined) return { refused: 'rate_limited', retryAfter };
-      }
+      const tokenId = await liveToken(bearer);
+      if (tokenId) return { allowConfidential: settings.confidentialClientRegistration, tokenId };
+      if (settings.clientRegistration !== 'open') return { refused: 'token_required' };
+      const retryAfter = await deps.rateLimits.clientRegistrationRetryAfter(ip);
+      if (retryAfter !== undefined) return { refused: 'rate_limited', retryAfter };
       return { allowConfidential: settings.confidentialClientRegistration };
     },
 
-    /** The Client adapter's upsert: a new registration, or a registered client's own update (RFC 7592). */
-    async save(actor: Actor, clientId: string, payload: Record<string, unknown>): Promise<void> {
+    /**
+     * The Client adapter's upsert: a new registration (counted against the initial access token it
+     * came with, if any), or a registered client's own update (RFC 7592).
+     */
+    async save(actor: Actor, clientId: string, payload: Record<string, unknown>, tokenId?: string): Promise<void> {
       const { client_secret: secret, ...metadata } = payload;
       const sealedSecret = typeof secret === 'string' ? seal(ctx.keys.seal, secret, sealingContext(clientId)) : null;
       await ctx.db.transaction().execute(async (trx) => {
@@ -82,7 +84,8 @@ export function createClientRegistration(ctx: AppContext, deps: {
           client_id: clientId, application_id: null, account_id: null, consumer_id: null,
           metadata: JSON.stringify(metadata), sealed_secret: sealedSecret, registered_at: ctx.clock.now(),
         }).execute();
-        await deps.audit.record(trx, actor, { action: 'client.registered', ...clientTarget(clientId), details });
+        if (tokenId) await trx.updateTable('registration_tokens').set((eb) => ({ registrations: eb('registrations', '+', 1) })).where('id', '=', tokenId).execute();
+        await deps.audit.record(trx, actor, { action: 'client.registered', ...clientTarget(clientId), details: { ...details, registrationTokenId: tokenId ?? null } });
       });
     },
 
@@ -115,20 +118,27 @@ export function createClientRegistration(ctx: AppContext, deps: {
           await trx.updateTable('oauth_clients').set({ application_id: app.id, account_id: actor.accountId, consumer_id: consumerId, updated_at: ctx.clock.now() })
             .where('client_id', '=', clientId).execute();
           await deps.audit.record(trx, actor, { action: 'application.claimed', targetType: 'application', targetId: app.id, details: { clientId, name } });
+          await deps.clients.changed(trx, clientId);
         }
         await trx.insertInto('client_consumers').values({ client_id: clientId, account_id: actor.accountId, consumer_id: consumerId })
           .onConflict((oc) => oc.columns(['client_id', 'account_id']).doUpdateSet({ consumer_id: consumerId })).execute();
-        await deps.clients.changed(trx, clientId);
       });
     },
 
-    /** Registered clients nobody authorized within a day: deleted (the sweep). */
+    /**
+     * The sweep: registered clients nobody authorized within a day are deleted, and registration
+     * access tokens (which never expire) of clients that are gone, however they went.
+     */
     async sweepUnclaimed(): Promise<number> {
       const cutoff = new Date(ctx.clock.now().getTime() - UNCLAIMED_CLIENT_TTL_MS);
       return ctx.db.transaction().execute(async (trx) => {
         const gone = await trx.deleteFrom('oauth_clients').where('application_id', 'is', null).where('registered_at', '<', cutoff)
           .returning('client_id').execute();
         if (gone.length) await deps.clients.publish(trx, gone.map((r) => r.client_id));
+        await trx.deleteFrom('oidc_payloads').where('model', '=', 'RegistrationAccessToken')
+          .where(({ not, exists, selectFrom, ref }) => not(exists(selectFrom('oauth_clients').select('client_id')
+            .where('client_id', '=', sql<string>`${ref('oidc_payloads.payload')}->>'clientId'`))))
+          .execute();
         return gone.length;
       });
     },

@@ -89,7 +89,8 @@ export function createGatewayCheck(ctx: AppContext, deps: {
     if (check.status === 'invalid') return invalid('the token is invalid, expired, revoked or issued for another resource');
     if (check.status === 'refused') return deny(403, BUSINESS_CODES.refused, REFUSALS[check.reason]);
     const { payload, client } = check;
-    const consumerId = typeof payload.consumer_id === 'string' ? payload.consumer_id : client.consumerId;
+    // A registered client's user tokens name their user's consumer; never fall back to its owner's.
+    const consumerId = typeof payload.consumer_id === 'string' ? payload.consumer_id : client.registered ? null : client.consumerId;
     if (!consumerId || !client.accountId || !client.applicationId || !client.dailyQuota) return invalid('the token belongs to no application');
     // Through a client that registered itself, the consumer is the user's own (chosen at consent).
     const developerId = client.registered ? String(payload.sub) : client.accountId;

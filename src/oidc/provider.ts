@@ -18,7 +18,7 @@ import type { GatewayCache } from '../gateway/cache.js';
 import { isProtectedResource, RESOURCE_SCOPES } from '../mcp/metadata.js';
 import { tokenFailureLimits } from '../rate-limits/token-endpoint.js';
 import type { ConsumerService } from '../consumers/service.js';
-import { admitRegistration, checkSelfRegisteredClient, requestActor } from '../client-registration/policy.js';
+import { admitRegistration, admittedToken, checkSelfRegisteredClient, requestActor } from '../client-registration/policy.js';
 import { createClientConsumerQueries, type ClientRegistration } from '../client-registration/service.js';
 
 /**
@@ -59,7 +59,7 @@ export function createProvider(ctx: AppContext, deps: {
       guardClient: tokenLimits.refuseLimited,
       grantDestroyed: (grantId) => deps.revokedGrants.revoke(grantId),
       registeredClients: {
-        save: (clientId, metadata) => deps.clientRegistration.save(requestActor(), clientId, metadata),
+        save: (clientId, metadata) => deps.clientRegistration.save(requestActor(), clientId, metadata, admittedToken()),
         remove: (clientId) => deps.clientRegistration.remove(requestActor(), clientId),
       },
     }),

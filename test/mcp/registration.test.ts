@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { sql } from 'kysely';
 import { ADMIN } from '../support/constants.js';
 import { manualClock, startTestServer, type TestServer } from '../support/server.js';
 
@@ -126,6 +127,8 @@ describe('dynamic client registration (RFC 7591)', () => {
       const token = String(issued.body.token);
       expect(token.startsWith('rat_')).toBe(true);
       expect((await register(PUBLIC_CLIENT, { authorization: `Bearer ${token}` })).status).toBe(201);
+      // A refused registration is not counted.
+      expect((await register({ ...PUBLIC_CLIENT, redirect_uris: ['http://agent.example.com/cb'] }, { authorization: `Bearer ${token}` })).status).toBe(400);
       const listed = await server.api.get('/api/v1/admin/registration-tokens', { token: admin });
       expect(listed.body.items).toEqual([expect.objectContaining({ id: issued.body.id, name: 'CI agents', registrations: 1 })]);
       expect(JSON.stringify(listed.body)).not.toContain(token);
@@ -148,9 +151,15 @@ describe('dynamic client registration (RFC 7591)', () => {
     clock.advance(23 * 3600 * 1000);
     const older = String((await register(PUBLIC_CLIENT)).body.client_id);
     clock.advance(2 * 3600 * 1000);
+    const accessTokensOf = async (clientId: string) => (await server.portico.context.db.selectFrom('oidc_payloads').select('id')
+      .where('model', '=', 'RegistrationAccessToken').where(sql<string>`payload->>'clientId'`, '=', clientId).execute()).length;
+    expect(await accessTokensOf(fresh)).toBe(1);
     expect(await server.portico.services.clientRegistration.sweepUnclaimed()).toBeGreaterThanOrEqual(1);
     expect(await server.portico.services.clients.lookup(fresh)).toBeUndefined();
     expect(await server.portico.services.clients.lookup(older)).toBeDefined();
+    // Their registration access tokens go with them.
+    expect(await accessTokensOf(fresh)).toBe(0);
+    expect(await accessTokensOf(older)).toBe(1);
   });
 });
 
