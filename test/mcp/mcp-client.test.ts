@@ -4,14 +4,13 @@ import * as oidc from 'openid-client';
 import { browser, formWithButton } from '../support/browser.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { logIn, openPage } from '../portal/pages.js';
+import { createMcpProducts, subscribe, WEATHER } from './fixtures.js';
 
 // An MCP client as the MCP authorization specification has it, starting from nothing but the
 // MCP server's URL: the gateway's 401 -> protected resource metadata (RFC 9728) -> authorization
 // server metadata (RFC 8414) -> dynamic registration (RFC 7591) -> authorization code + PKCE +
 // resource (RFC 8707), the user logging in and consenting on the real pages -> calls through
 // the gateway, counted against the consumer the user chose.
-const WEATHER = 'https://mcp.example.com/mcp/weather';
-const NOTES = 'https://mcp.example.com/mcp/notes';
 const REDIRECT_URI = 'http://127.0.0.1:53682/callback';
 let server: TestServer;
 let user: { id: string; token: string; paying: string; spare: string };
@@ -20,22 +19,13 @@ let other: { id: string; token: string; paying: string };
 beforeAll(async () => {
   server = await startTestServer();
   const admin = await server.adminToken();
-  const product = async (body: Record<string, unknown>) => {
-    const res = await server.api.post('/api/v1/admin/products', { category: 'tools', description: '', overview: '', guide: '', sampleRequests: [], ...body }, { token: admin });
-    if (res.status !== 201) throw new Error(`${res.status} ${res.text}`);
-    return res.body.id as string;
-  };
-  const weather = await product({ slug: 'weather-mcp', name: 'Weather MCP', type: 'mcp', routePrefix: '/mcp/weather', resourceUri: WEATHER });
-  const notes = await product({ slug: 'notes-mcp', name: 'Notes MCP', type: 'mcp', routePrefix: '/mcp/notes', resourceUri: NOTES });
+  const { weather, notes } = await createMcpProducts(server, admin);
   /** A developer whose default consumer holds approved subscriptions to `products`, and a second consumer holding none. */
   async function developer(username: string, products: string[]) {
     const account = await server.developer(username);
     const consumers = (await server.api.get('/api/v1/consumers', { token: account.token })).body.items as Array<{ id: string; isDefault: boolean }>;
     const paying = consumers.find((c) => c.isDefault)!.id;
-    for (const productId of products) {
-      const sub = await server.api.post('/api/v1/subscriptions', { productId, consumerId: paying }, { token: account.token });
-      if (sub.body.status === 'pending') await server.api.post(`/api/v1/admin/subscriptions/${sub.body.id}/approve`, {}, { token: admin });
-    }
+    await subscribe(server, { developer: account.token, admin }, paying, products);
     const spare = (await server.api.post('/api/v1/consumers', { name: 'spare' }, { token: account.token })).body.id as string;
     return { ...account, paying, spare };
   }

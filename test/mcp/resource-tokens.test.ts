@@ -3,10 +3,9 @@ import { decodeJwt } from 'jose';
 import * as oidc from 'openid-client';
 import { browser, formWithButton } from '../support/browser.js';
 import { startTestServer, type TestServer } from '../support/server.js';
+import { createMcpProducts, NOTES, subscribe, WEATHER } from './fixtures.js';
 
 const REDIRECT_URI = 'http://localhost:8080/callback';
-const WEATHER = 'https://mcp.example.com/mcp/weather';
-const NOTES = 'https://mcp.example.com/mcp/notes';
 let server: TestServer;
 let config: oidc.Configuration;
 
@@ -14,19 +13,10 @@ beforeAll(async () => {
   server = await startTestServer();
   const admin = await server.adminToken();
   const merchant = await server.developer('mcp-merchant');
-  const product = async (body: Record<string, unknown>) => {
-    const res = await server.api.post('/api/v1/admin/products', { category: 'tools', description: '', overview: '', guide: '', sampleRequests: [], ...body }, { token: admin });
-    if (res.status !== 201) throw new Error(`${res.status} ${res.text}`);
-    return res.body.id as string;
-  };
-  const weather = await product({ slug: 'weather-mcp', name: 'Weather MCP', type: 'mcp', routePrefix: '/mcp/weather', resourceUri: WEATHER });
-  const notes = await product({ slug: 'notes-mcp', name: 'Notes MCP', type: 'mcp', routePrefix: '/mcp/notes', resourceUri: NOTES });
+  const { weather, notes } = await createMcpProducts(server, admin);
   const app = (await server.api.post('/api/v1/applications', { name: 'Agent Desk', redirectUris: [REDIRECT_URI] }, { token: merchant.token })).body;
   // The application's consumer holds approved subscriptions to both products: only the audience tells them apart.
-  for (const productId of [weather, notes]) {
-    const sub = await server.api.post('/api/v1/subscriptions', { productId, consumerId: app.consumerId }, { token: merchant.token });
-    if (sub.body.status === 'pending') await server.api.post(`/api/v1/admin/subscriptions/${sub.body.id}/approve`, {}, { token: admin });
-  }
+  await subscribe(server, { developer: merchant.token, admin }, app.consumerId, [weather, notes]);
   await server.developer('mcp-user');
   config = await oidc.discovery(new URL(server.portico.issuer), app.clientId, app.clientSecret, undefined, { execute: [oidc.allowInsecureRequests] });
 });
