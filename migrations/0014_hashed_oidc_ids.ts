@@ -12,6 +12,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     where model in (${sql.join(SECRET_ID_MODELS)})`.execute(db);
   await sql`update oidc_payloads set id = encode(sha256(convert_to(id, 'UTF8')), 'hex')
     where model in ('Session', 'DeviceCode')`.execute(db);
+  // An interaction kept its session's id (`session.cookie`), which oidc-provider never reads back.
+  await sql`update oidc_payloads set payload = payload #- '{session,cookie}' where model = 'Interaction'`.execute(db);
 }
 
 export async function down(): Promise<void> {

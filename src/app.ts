@@ -69,7 +69,9 @@ export type RouteTable = Array<{ method: string; path: string }>;
  */
 export function buildApp(ctx: AppContext, services: AppServices, oidc: OidcParts): { listener: RequestListener; routes: RouteTable } {
   const { provider } = oidc;
-  const app = new Koa({ proxy: ctx.config.trustProxy, keys: ctx.keys.cookie });
+  // Behind a proxy, the client's address is the one the proxy appended to X-Forwarded-For (the last
+  // entry): the entries before it are whatever the client sent, and per-address limits key on it.
+  const app = new Koa({ proxy: ctx.config.trustProxy, maxIpsCount: ctx.config.trustProxy ? 1 : 0, keys: ctx.keys.cookie });
   // Every error is answered by problemResponses; what still reaches Koa is a broken socket.
   app.on('error', (err: Error) => ctx.log.debug({ err: { message: err.message } }, 'connection error'));
 

@@ -9,9 +9,9 @@ import { createApplicationQueries } from './queries.js';
 export function createApplicationDirectory(db: Kysely<Database>) {
   const queries = createApplicationQueries(db);
   return {
-    async find(id: string): Promise<{ id: string; name: string; clientId: string } | undefined> {
+    async find(id: string): Promise<{ id: string; name: string; clientId: string; registered: boolean } | undefined> {
       const row = await queries.findById(id);
-      return row ? { id: row.id, name: row.name, clientId: row.client_id } : undefined;
+      return row ? { id: row.id, name: row.name, clientId: row.client_id, registered: row.registered_at !== null } : undefined;
     },
     async namesByIds(ids: string[]): Promise<Map<string, string>> {
       return new Map((await queries.namesByIds([...new Set(ids)])).map((r) => [r.id, r.name]));

@@ -3,6 +3,7 @@ import { isLoopbackHost } from '../config/index.js';
 import type { Actor } from '../context.js';
 import { SlowDown } from '../rate-limits/token-endpoint.js';
 import type { ClientRegistration } from './service.js';
+import { renderPage } from '../portal/render.js';
 
 /** The provider's routes where a client's metadata comes from the client itself (RFC 7591, RFC 7592). */
 const SELF_SERVICE_ROUTES = new Set(['registration', 'client_update']);
@@ -31,6 +32,35 @@ export async function admitRegistration(koaCtx: KoaContextWithOIDC, registration
     throw new SlowDown(`too many client registrations from this address; retry after ${admission.retryAfter} seconds`);
   }
   (koaCtx.state as unknown as Record<symbol, unknown>)[ADMISSION] = admission;
+}
+
+/**
+ * RFC 9700 section 4.11.2: anyone can register a client with any https redirect URI, so an
+ * authorization request that fails before the user sees a page would make Portico redirect to
+ * wherever that client said (an open redirector on Portico's domain). For a registered client,
+ * such an error is shown on Portico's error page instead, unless the redirect URI is on a
+ * loopback host (the user's own machine). After a page (login, consent) the user has chosen.
+ */
+export function showRegisteredClientErrors(provider: Provider): void {
+  const FAILED = Symbol('authorization failed');
+  provider.on('authorization.error', (koaCtx) => { (koaCtx.state as unknown as Record<symbol, boolean>)[FAILED] = true; });
+  provider.use(async (koaCtx, next) => {
+    await next();
+    if (koaCtx.oidc?.route !== 'authorization' || !(koaCtx.state as unknown as Record<symbol, boolean>)[FAILED]) return;
+    const { client, params } = koaCtx.oidc;
+    if (client?.clientIdIssuedAt === undefined) return;
+    const target = URL.parse(String(params?.redirect_uri ?? ''));
+    if (target && target.protocol === 'http:' && isLoopbackHost(target.hostname)) return;
+    const body = koaCtx.body as { error?: string; error_description?: string } | undefined;
+    const found = URL.parse(koaCtx.response.get('location') ?? '');
+    const reason = (found?.searchParams.get('error_description') ?? new URLSearchParams(found?.hash.slice(1)).get('error_description') ?? body?.error_description ?? 'The authorization request was refused')
+      .replace(/[^.!?]$/, '$&.');
+    koaCtx.remove('location');
+    renderPage(koaCtx, 'error', {
+      title: 'Sign-in error',
+      message: `${reason} Portico did not send you on to ${target?.host ?? 'the application'}: the application registered itself, and its address is not verified.`,
+    }, 400);
+  });
 }
 
 /** The initial access token the current registration request was admitted with, if any. */
@@ -86,6 +116,8 @@ export function checkSelfRegisteredClient(koaCtx: KoaContextWithOIDC | undefined
     if (!CONFIDENTIAL_METHODS.has(method)) refuse('token_endpoint_auth_method must be "none", "client_secret_basic" or "client_secret_post"');
   }
 
+  const responseTypes = metadata.response_types;
+  if (!Array.isArray(responseTypes) || responseTypes.length !== 1 || responseTypes[0] !== 'code') refuse('response_types must be ["code"]');
   const grantTypes = metadata.grant_types;
   if (!Array.isArray(grantTypes) || !grantTypes.includes('authorization_code') || grantTypes.some((g) => !GRANT_TYPES.has(g))) {
     refuse('grant_types must be "authorization_code", optionally with "refresh_token"');

@@ -23,6 +23,9 @@ export function renderRegistrationToken(row: RegistrationTokenRow) {
 /** Whether a registration request may go on, and under which rule (see `admission`). */
 export type Admission = { allowConfidential: boolean; tokenId?: string } | { refused: 'token_required' } | { refused: 'rate_limited'; retryAfter: number };
 
+/** An application's name from a client's own (names are at most 100 characters, like the console's). */
+const applicationName = (metadata: Record<string, unknown>) => String(metadata.client_name ?? 'Registered client').slice(0, 100);
+
 const clientTarget = (clientId: string) => ({ targetType: 'oauth_client', targetId: clientId });
 
 /**
@@ -74,7 +77,7 @@ export function createClientRegistration(ctx: AppContext, deps: {
           await trx.updateTable('oauth_clients').set({ metadata: JSON.stringify(metadata), sealed_secret: sealedSecret, updated_at: ctx.clock.now() })
             .where('client_id', '=', clientId).execute();
           if (existing.application_id && typeof metadata.client_name === 'string') {
-            await createApplicationQueries(trx).update(existing.application_id, { name: metadata.client_name }, ctx.clock.now());
+            await createApplicationQueries(trx).update(existing.application_id, { name: applicationName(metadata) }, ctx.clock.now());
           }
           await deps.audit.record(trx, actor, { action: 'client.registration_updated', ...clientTarget(clientId), details });
           await deps.clients.changed(trx, clientId);
@@ -113,7 +116,7 @@ export function createClientRegistration(ctx: AppContext, deps: {
         const row = await trx.selectFrom('oauth_clients').select(['registered_at', 'application_id', 'metadata']).where('client_id', '=', clientId).forUpdate().executeTakeFirst();
         if (!row?.registered_at) return;
         if (!row.application_id) {
-          const name = String((row.metadata as { client_name?: unknown }).client_name ?? 'Registered client').slice(0, 100);
+          const name = applicationName(row.metadata as Record<string, unknown>);
           const app = await createApplicationQueries(trx).insert({ accountId: actor.accountId, consumerId, name });
           await trx.updateTable('oauth_clients').set({ application_id: app.id, account_id: actor.accountId, consumer_id: consumerId, updated_at: ctx.clock.now() })
             .where('client_id', '=', clientId).execute();

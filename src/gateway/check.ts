@@ -92,7 +92,7 @@ export function createGatewayCheck(ctx: AppContext, deps: {
     // A registered client's user tokens name their user's consumer; never fall back to its owner's.
     const consumerId = typeof payload.consumer_id === 'string' ? payload.consumer_id : client.registered ? null : client.consumerId;
     if (!consumerId || !client.accountId || !client.applicationId || !client.dailyQuota) return invalid('the token belongs to no application');
-    // Through a client that registered itself, the consumer is the user's own (chosen at consent).
+    // Through a registered client the consumer is its user's own, so the user is the developer too.
     const developerId = client.registered ? String(payload.sub) : client.accountId;
     return {
       consumerId, developerId, application: { id: client.applicationId, dailyQuota: client.dailyQuota },

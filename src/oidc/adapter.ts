@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
+import Provider, { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { Clock } from '../context.js';
 import { seal, unseal } from '../crypto/seal.js';
 import type { Database } from '../db/types.js';
@@ -56,6 +56,11 @@ export function createOidcAdapter(db: Kysely<Database>, clock: Clock, options: {
 
     /** The payload as stored: without the secret id (a session's sealed). */
     function toStored(id: string, payload: AdapterPayload): Record<string, unknown> {
+      // An interaction keeps its session's id as `session.cookie`, which the provider never reads back.
+      if (model === 'Interaction' && payload.session?.cookie) {
+        const { cookie: _cookie, ...session } = payload.session;
+        return { ...payload, session };
+      }
       if (!secretIds) return payload;
       const { jti: _jti, ...rest } = payload;
       return READ_BY_OTHER_KEYS.has(model) ? { ...rest, [SEALED_JTI]: seal(sealKey, id, jtiContext(model)) } : rest;
@@ -117,13 +122,22 @@ export function createOidcAdapter(db: Kysely<Database>, clock: Clock, options: {
   };
 }
 
+/** The provider's routes where a registered client reads, replaces or deletes its registration (RFC 7592). */
+const MANAGEMENT_ROUTES = new Set(['client', 'client_update', 'client_delete']);
+
 /** Applications' clients are managed through the applications API; the provider writes only clients that registered themselves. */
 function clientAdapter(clients: ClientStore, hooks: AdapterHooks): Adapter {
   const readOnly = async () => { throw new Error('clients are managed through the applications API'); };
   return {
     async find(id) {
       hooks.guardClient?.(id);
-      return (await clients.find(id))?.metadata as AdapterPayload | undefined;
+      const found = await clients.lookup(id);
+      // A registered client managing itself (RFC 7592) while suspended or its owner inactive: refused,
+      // not "not found", which would make the provider destroy its registration access token.
+      if (found && found.standing !== 'ok' && MANAGEMENT_ROUTES.has(String(Provider.ctx?.oidc?.route))) {
+        throw new errors.InvalidRequest('this client cannot manage its registration while it is suspended', 403);
+      }
+      return found?.standing === 'ok' ? found.record.metadata as AdapterPayload : undefined;
     },
     upsert: hooks.registeredClients ? (id, payload) => hooks.registeredClients!.save(id, payload as Record<string, unknown>) : readOnly,
     destroy: hooks.registeredClients ? (id) => hooks.registeredClients!.remove(id) : readOnly,

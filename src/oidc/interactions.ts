@@ -132,15 +132,15 @@ export function mountInteractionRoutes(router: Router, ctx: AppContext, provider
     const fields = await form(koaCtx, interaction.uid);
     const { prompt, params, session, grantId } = interaction;
     if (prompt.name !== 'consent' || !session) throw new PorticoError(400, 'interaction_expired', 'Sign-in expired', 'Start again from the application.');
+    const grant = grantId ? await provider.current.Grant.find(grantId) : new provider.current.Grant({ accountId: session.accountId, clientId: String(params.client_id) });
+    if (!grant) throw new PorticoError(400, 'interaction_expired', 'Sign-in expired', 'Start again from the application.');
     if (await isRegistered(params.client_id)) {
-      // The consumer chosen on the page (one of the user's own; their default one otherwise) pays for the calls.
+      // The consumer chosen on the page (one of the user's own; their default one otherwise) holds the subscriptions its calls need.
       const chosen = fields.consumerId || undefined;
       if (chosen && !isUuid(chosen)) throw new PorticoError(400, 'validation_failed', 'Invalid consumer', 'Choose one of your consumers.');
       const consumer = await deps.consumers.resolveOwned(session.accountId, chosen);
       await deps.clientRegistration.claim({ ...actorOf(koaCtx), accountId: session.accountId }, String(params.client_id), consumer.id);
     }
-    const grant = grantId ? await provider.current.Grant.find(grantId) : new provider.current.Grant({ accountId: session.accountId, clientId: String(params.client_id) });
-    if (!grant) throw new PorticoError(400, 'interaction_expired', 'Sign-in expired', 'Start again from the application.');
     const missing = prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
     if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
     if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);

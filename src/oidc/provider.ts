@@ -2,7 +2,7 @@ import type { JWK } from 'jose';
 import Provider, { errors, interactionPolicy, type Configuration } from 'oidc-provider';
 import type { AccountService } from '../accounts/service.js';
 import type { AppContext } from '../context.js';
-import { ValidationFailed } from '../http/errors.js';
+import { NotFound, ValidationFailed } from '../http/errors.js';
 import { renderPage } from '../portal/render.js';
 import { createOidcAdapter } from './adapter.js';
 import type { ProviderRef } from './live-provider.js';
@@ -18,7 +18,7 @@ import type { GatewayCache } from '../gateway/cache.js';
 import { isProtectedResource, RESOURCE_SCOPES } from '../mcp/metadata.js';
 import { tokenFailureLimits } from '../rate-limits/token-endpoint.js';
 import type { ConsumerService } from '../consumers/service.js';
-import { admitRegistration, admittedToken, checkSelfRegisteredClient, requestActor } from '../client-registration/policy.js';
+import { admitRegistration, admittedToken, checkSelfRegisteredClient, requestActor, showRegisteredClientErrors } from '../client-registration/policy.js';
 import { createClientConsumerQueries, type ClientRegistration } from '../client-registration/service.js';
 
 /**
@@ -48,7 +48,8 @@ export function createProvider(ctx: AppContext, deps: {
   async function consumerOf(client: ClientRecord, accountId: string | undefined): Promise<string | null> {
     if (!client.registered || !accountId) return client.consumerId;
     const chosen = await clientConsumers.chosen(String(client.metadata.client_id), accountId);
-    return chosen?.consumer_id ?? (await deps.consumers.resolveOwned(accountId).catch(() => undefined))?.id ?? null;
+    if (chosen) return chosen.consumer_id;
+    return (await deps.consumers.resolveOwned(accountId).catch((err) => { if (err instanceof NotFound) return undefined; throw err; }))?.id ?? null;
   }
   const lifetimes = tokenLifetimes(ctx.config.accessTokenTtl);
   const tokenLimits = tokenFailureLimits(deps.rateLimits);
@@ -197,6 +198,7 @@ export function createProvider(ctx: AppContext, deps: {
   provider.on('server_error', (_koaCtx, err) => ctx.log.error({ err }, 'oidc-provider server error'));
   answerWithTenant(provider);
   tokenLimits.countFailures(provider);
+  showRegisteredClientErrors(provider);
   return provider;
 }
 

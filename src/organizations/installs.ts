@@ -69,6 +69,8 @@ export function createInstallService(deps: OrganizationDeps, applications: Appli
       await authorize(caller, organizationId, 'install applications');
       const application = await applications.find(applicationId);
       if (!application) throw new NotFound('application');
+      // A registered client is one developer's agent, its users paying with their own consumers: not a tenant application.
+      if (application.registered) throw new Conflict('This application registered itself (an MCP client or agent); it cannot be installed in an organization.');
       const row = await change(deps, async (trx, audit) => {
         const created = await createInstallQueries(trx).insert(organizationId, applicationId);
         await clients.createForInstall(trx, { id: created.id, applicationId });

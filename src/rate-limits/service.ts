@@ -21,6 +21,23 @@ const LIMITED_CLIENTS_MAX = 100_000;
 const LOCK_HISTORY_SECONDS = 86_400;
 const REDIS_CONNECT_WAIT_MS = 2_000;
 
+/**
+ * What one caller's address is, for per-address limits: an IPv4 address itself, but an IPv6
+ * address's /64 (a host usually holds a whole /64 and could take a new address per request).
+ * An IPv4-mapped IPv6 address is its IPv4 address.
+ */
+export function addressBlock(ip: string): string {
+  const address = ip.split('%')[0]!; // without a zone id
+  if (!address.includes(':')) return address;
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped) return mapped[1]!;
+  const [head = '', tail] = address.split('::');
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const groups = tail === undefined ? left : [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right];
+  return `${groups.slice(0, 4).map((g) => (parseInt(g, 16) || 0).toString(16)).join(':')}::/64`;
+}
+
 /** Whole seconds to wait, at least one (a store that keeps no expiry gives -1: the whole window). */
 const secondsOf = (msBeforeNext: number, windowSeconds: number) =>
   msBeforeNext > 0 ? Math.max(1, Math.ceil(msBeforeNext / 1000)) : windowSeconds;
@@ -88,7 +105,7 @@ export async function createRateLimits(ctx: AppContext, deps: { audit: AuditServ
   // Keyed hashes: bounded length whatever was typed, and the store never holds a username or address.
   const keyOf = (kind: string, value: string) => keyedHash(ctx.keys.lookup, `rate-limit:${kind}:${value}`);
   const usernameKey = (username: string) => keyOf('user', username.toLowerCase());
-  const ipKey = (ip: string | null) => keyOf('ip', ip ?? 'unknown');
+  const ipKey = (ip: string | null) => keyOf('ip', ip ? addressBlock(ip) : 'unknown');
 
   /** A consume's result, whether within the limit or over it; undefined when the store failed (logged: let through). */
   async function consume(target: Limiter, key: string): Promise<RateLimiterRes | undefined> {

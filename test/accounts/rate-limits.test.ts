@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import { ConfigError, loadConfig } from '../../src/config/index.js';
 import { NotFound } from '../../src/http/errors.js';
+import { addressBlock } from '../../src/rate-limits/service.js';
 import { browser, formWithButton } from '../support/browser.js';
 import { onPostgres, startTwoNodes, type TwoNodes } from '../support/cluster.js';
 import { ADMIN } from '../support/constants.js';
@@ -452,5 +453,17 @@ onPostgres('two nodes', () => {
       const res = await node.post('/openapi/v1/token', { clientId: app.clientId, clientSecret: app.clientSecret });
       expect({ status: res.status, code: res.body.code }).toEqual({ status: 429, code: 1400 });
     }
+  });
+});
+
+describe('per-address limits', () => {
+  it('count an IPv6 host by its /64, an IPv4 address (mapped or not) by itself', () => {
+    expect(addressBlock('203.0.113.7')).toBe('203.0.113.7');
+    expect(addressBlock('::ffff:203.0.113.7')).toBe('203.0.113.7');
+    const block = addressBlock('2001:db8:1:2::1');
+    expect(block).toBe('2001:db8:1:2::/64');
+    for (const sibling of ['2001:db8:1:2:ffff:ffff:ffff:ffff', '2001:0db8:0001:0002:0:0:0:9', '2001:db8:1:2::9%eth0']) expect(addressBlock(sibling)).toBe(block);
+    expect(addressBlock('2001:db8:1:3::1')).not.toBe(block);
+    expect(addressBlock('::1')).toBe('0:0:0:0::/64');
   });
 });

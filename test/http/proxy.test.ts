@@ -4,9 +4,9 @@ import { startTestServer, type TestServer } from '../support/server.js';
 let server: TestServer | undefined;
 afterEach(async () => { await server?.stop(); server = undefined; });
 
-async function auditedIp(trustProxy: string): Promise<string | null> {
+async function auditedIp(trustProxy: string, forwardedFor = '203.0.113.7'): Promise<string | null> {
   server = await startTestServer({ env: { TRUST_PROXY: trustProxy } });
-  const headers = { 'x-forwarded-for': '203.0.113.7', 'content-type': 'application/json' };
+  const headers = { 'x-forwarded-for': forwardedFor, 'content-type': 'application/json' };
   const res = await server.api.post('/api/v1/developers', undefined, { raw: JSON.stringify({ username: 'proxied', password: 'proxied-password' }), headers });
   const admin = await server.adminToken();
   const events = await server.api.get(`/api/v1/admin/audit?targetId=${res.body.id}`, { token: admin });
@@ -27,6 +27,10 @@ describe('the session cookie', () => {
 describe('TRUST_PROXY', () => {
   it('takes the client IP from X-Forwarded-For only when set', async () => {
     expect(await auditedIp('true')).toBe('203.0.113.7');
+  });
+  it('takes the address the proxy appended, not one the client put before it', async () => {
+    // nginx's $proxy_add_x_forwarded_for keeps what the client sent and appends the address it saw.
+    expect(await auditedIp('true', '198.51.100.99, 203.0.113.7')).toBe('203.0.113.7');
   });
   it('ignores X-Forwarded-For by default', async () => {
     expect(await auditedIp('false')).toMatch(/127\.0\.0\.1/);

@@ -144,6 +144,23 @@ describe('an MCP client, from the MCP server URL to an allowed call', () => {
     expect((await server.api.get('/api/v1/applications', { token: other.token })).body.items).toEqual([]);
   });
 
+  it('cannot be installed in an organization, and cannot manage its registration while suspended', async () => {
+    const admin = await server.adminToken();
+    const app = ((await server.api.get('/api/v1/applications', { token: user.token })).body.items as Array<{ id: string; clientId: string }>)
+      .find((a) => a.clientId === config.clientMetadata().client_id)!;
+    const org = await server.api.post('/api/v1/admin/organizations', { slug: 'acme-mcp', name: 'Acme' }, { token: admin });
+    expect((await server.api.post(`/api/v1/admin/organizations/${org.body.id}/installs`, { applicationId: app.id }, { token: admin })).status).toBe(409);
+
+    const { registration_client_uri: uri, registration_access_token: token } = config.clientMetadata() as unknown as { registration_client_uri: string; registration_access_token: string };
+    const manage = async () => (await fetch(uri, { headers: { authorization: `Bearer ${token}` } })).status;
+    expect(await manage()).toBe(200);
+    expect((await server.api.post(`/api/v1/admin/applications/${app.id}/suspend`, {}, { token: admin })).status).toBe(200);
+    expect(await manage()).toBe(403);
+    expect((await server.api.post(`/api/v1/admin/applications/${app.id}/reinstate`, {}, { token: admin })).status).toBe(200);
+    // Its registration access token survived the suspension.
+    expect(await manage()).toBe(200);
+  });
+
   it('refreshes, and stops when the owner deletes it in the console', async () => {
     const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token!, { resource: WEATHER });
     expect([decodeJwt(refreshed.access_token).aud].flat()).toEqual([WEATHER]);

@@ -56,6 +56,15 @@ describe('dynamic client registration (RFC 7591)', () => {
     expect(read).toMatchObject({ status: 200, body: { client_id: clientId, client_name: 'Desk Agent' } });
     // Another client's token, or none valid, reads nothing.
     expect((await manage('GET', uri, 'not-a-token')).status).toBe(401);
+    const other = await register(PUBLIC_CLIENT);
+    expect((await manage('GET', uri, String(other.body.registration_access_token))).status).toBe(401);
+    // An application's own client has no registration to manage, whatever token is shown.
+    const developer = await server.developer('reg-owner');
+    const app = (await server.api.post('/api/v1/applications', { name: 'Console App', redirectUris: ['https://app.example.com/cb'] }, { token: developer.token })).body;
+    const own = await register(PUBLIC_CLIENT);
+    expect((await manage('GET', `${server.portico.issuer}/oauth2/register/${app.clientId}`, String(own.body.registration_access_token))).status).toBe(401);
+    expect((await manage('DELETE', `${server.portico.issuer}/oauth2/register/${app.clientId}`, String(own.body.registration_access_token))).status).toBe(401);
+    expect((await server.api.get(`/api/v1/applications/${app.id}`, { token: developer.token })).status).toBe(200);
 
     const updated = await manage('PUT', uri, String(created.body.registration_access_token), { ...PUBLIC_CLIENT, client_id: clientId, client_name: 'Desk Agent 2' });
     expect(updated).toMatchObject({ status: 200, body: { client_name: 'Desk Agent 2' } });
@@ -63,9 +72,14 @@ describe('dynamic client registration (RFC 7591)', () => {
     const rotated = String(updated.body.registration_access_token);
     expect(rotated).not.toBe(created.body.registration_access_token);
     expect((await manage('GET', uri, String(created.body.registration_access_token))).status).toBe(401);
-    // An update keeps the authentication method the client registered with.
+    // An update keeps the authentication method the client registered with, and the rules of a registration.
     const switched = await manage('PUT', uri, rotated, { ...PUBLIC_CLIENT, client_id: clientId, token_endpoint_auth_method: 'client_secret_basic' });
     expect(switched).toMatchObject({ status: 400, body: { error: 'invalid_client_metadata' } });
+    const widened = await manage('PUT', uri, rotated, { ...PUBLIC_CLIENT, client_id: clientId, grant_types: ['authorization_code', 'client_credentials'] });
+    expect(widened).toMatchObject({ status: 400, body: { error: 'invalid_client_metadata' } });
+    const elsewhere = await manage('PUT', uri, rotated, { ...PUBLIC_CLIENT, client_id: clientId, redirect_uris: ['http://agent.example.com/cb'] });
+    expect(elsewhere).toMatchObject({ status: 400, body: { error: 'invalid_redirect_uri' } });
+    expect((await manage('GET', uri, rotated)).body).toMatchObject({ grant_types: PUBLIC_CLIENT.grant_types, redirect_uris: [LOOPBACK] });
 
     expect((await manage('DELETE', uri, rotated)).status).toBe(204);
     const row = await server.portico.services.clients.lookup(clientId);
@@ -85,6 +99,8 @@ describe('dynamic client registration (RFC 7591)', () => {
       [{ token_endpoint_auth_method: undefined }, 'invalid_client_metadata'], // RFC 7591's default is a confidential client
       [{ grant_types: ['client_credentials'], response_types: [] }, 'invalid_client_metadata'],
       [{ grant_types: ['authorization_code', 'implicit'] }, 'invalid_client_metadata'],
+      [{ response_types: ['code id_token'] }, 'invalid_client_metadata'],
+      [{ response_types: ['code', 'id_token'] }, 'invalid_client_metadata'],
       [{ jwks_uri: 'https://agent.example.com/jwks' }, 'invalid_client_metadata'],
       [{ sector_identifier_uri: 'https://agent.example.com/sector' }, 'invalid_client_metadata'],
       [{ tenant_id: '7a1d9a52-4b8e-4a37-9f5c-1d2e3f4a5b6c' }, 'invalid_client_metadata'],
@@ -99,6 +115,25 @@ describe('dynamic client registration (RFC 7591)', () => {
     expect(after.n).toBe(before.n);
     // https redirect URIs anywhere are fine.
     expect((await register({ ...PUBLIC_CLIENT, redirect_uris: ['https://agent.example.com/callback'] })).status).toBe(201);
+  });
+
+  it('shows errors of an authorization request on Portico\'s page, not at a registered https redirect URI (no open redirect)', async () => {
+    const web = await register({ ...PUBLIC_CLIENT, redirect_uris: ['https://agent.example.com/callback'] });
+    const loopback = await register(PUBLIC_CLIENT);
+    // No code_challenge: refused before any page, which would normally go back to the redirect URI.
+    const authorize = (clientId: unknown, redirectUri: string) => fetch(`${server.portico.issuer}/oauth2/authorize?${new URLSearchParams({
+      client_id: String(clientId), redirect_uri: redirectUri, response_type: 'code', scope: 'openid', state: 's',
+    })}`, { redirect: 'manual' });
+    const shown = await authorize(web.body.client_id, 'https://agent.example.com/callback');
+    expect(shown.status).toBe(400);
+    expect(shown.headers.get('location')).toBeNull();
+    const page = await shown.text();
+    expect(page).toContain('did not send you on to agent.example.com');
+    expect(page).toContain('requires PKCE');
+    // To the user's own machine the error goes back as usual (the client is waiting for it there).
+    const sent = await authorize(loopback.body.client_id, LOOPBACK);
+    expect(sent.status).toBe(303);
+    expect(new URL(sent.headers.get('location')!).searchParams.get('error')).toBe('invalid_request');
   });
 
   it('registers confidential clients only while the administrator allows them', async () => {

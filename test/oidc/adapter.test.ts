@@ -63,6 +63,10 @@ describe('the oidc-provider adapter', () => {
     // The provider gets its ids back, by id and (a session) by uid.
     expect(await adapterFor('RefreshToken').find(secret)).toEqual({ jti: secret, grantId: 'g-secret' });
     expect(await adapterFor('Session').findByUid('uid-secret')).toEqual({ jti: session, uid: 'uid-secret', accountId: 'a' });
+    // An interaction keeps no copy of its session's id.
+    await adapterFor('Interaction').upsert('ia-1', { jti: 'ia-1', session: { accountId: 'a', uid: 'uid-secret', cookie: session } }, 60);
+    expect(JSON.stringify(await db.selectFrom('oidc_payloads').selectAll().where('model', '=', 'Interaction').execute())).not.toContain(session);
+    expect(await adapterFor('Interaction').find('ia-1')).toEqual({ jti: 'ia-1', session: { accountId: 'a', uid: 'uid-secret' } });
     // Grants and interactions are no credentials: kept under their own ids.
     await adapterFor('Grant').upsert('grant-plain', { jti: 'grant-plain' }, 60);
     expect(await db.selectFrom('oidc_payloads').select('id').where('model', '=', 'Grant').where('id', '=', 'grant-plain').executeTakeFirst()).toBeDefined();
