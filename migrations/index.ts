@@ -13,6 +13,7 @@ import * as m0011 from './0011_application_public_keys.js';
 import * as m0012 from './0012_rate_limits.js';
 import * as m0013 from './0013_client_registration.js';
 import * as m0014 from './0014_hashed_oidc_ids.js';
+import * as m0015 from './0015_admin_list_indexes.js';
 
 // Listed by hand (not read from the folder) so the same code runs from dist/ and under jest.
 // Files are never edited after landing; a change is a new file added here.
@@ -31,4 +32,5 @@ export const migrations: Record<string, Migration> = {
   '0012_rate_limits': m0012,
   '0013_client_registration': m0013,
   '0014_hashed_oidc_ids': m0014,
+  '0015_admin_list_indexes': m0015,
 };
