@@ -43,12 +43,12 @@ export function mountInteractionRoutes(router: Router, ctx: AppContext, provider
   const { sessions, sso, products } = deps;
   const csrfTokenOf = (uid: string) => keyedHash(ctx.keys.csrf, `interaction:${uid}`);
 
+  /** The browser's interaction (its cookie names it), which must be the one in the path. */
   async function details(koaCtx: Koa.Context) {
-    try {
-      return await provider.current.interactionDetails(koaCtx.req, koaCtx.res);
-    } catch {
-      throw new PorticoError(400, 'interaction_expired', 'Sign-in expired', 'This sign-in has expired or was opened in another browser. Start again from the application.');
-    }
+    const expired = () => new PorticoError(400, 'interaction_expired', 'Sign-in expired', 'This sign-in has expired or was opened in another browser. Start again from the application.');
+    const interaction = await provider.current.interactionDetails(koaCtx.req, koaCtx.res).catch(() => { throw expired(); });
+    if (interaction.uid !== koaCtx.params?.uid) throw expired();
+    return interaction;
   }
 
   /** Reads the form of a POST and checks its CSRF token; answers 403 otherwise. */

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { browser, formWithButton } from '../support/browser.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 // Every protocol endpoint, fed garbage: answers are 4xx (or a 2xx the protocol requires), never 5xx.
@@ -70,6 +71,20 @@ describe('protocol endpoints under hostile input', () => {
       const res = await fetch(server.portico.url + path, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: long });
       expect({ path, status: res.status }).toEqual({ path, status: 400 });
     }
+  });
+
+  it('serve an interaction only at its own path', async () => {
+    const b = browser();
+    const start = `${server.portico.url}/oauth2/authorize?${new URLSearchParams({ client_id: client.clientId, response_type: 'code', redirect_uri: 'https://app.example.com/cb', scope: 'openid', state: 's' })}`;
+    const own = await b.open(start);
+    expect(own.res.status).toBe(200);
+    const uid = new URL(own.url).pathname.split('/')[2]!;
+    // The browser's cookie names this interaction: under another uid it is not served, nor are its forms.
+    const elsewhere = await b.open(own.url.replace(uid, `${uid.slice(0, -1)}${uid.endsWith('a') ? 'b' : 'a'}`));
+    expect(elsewhere.res.status).toBe(400);
+    const form = formWithButton(await own.res.text(), 'Log in');
+    const posted = await b.submit(form.action.replace(uid, 'other-uid'), own.url, { ...form.fields, username: 'hostile-owner', password: 'hostile-owner-password-1' });
+    expect(posted.res.status).toBe(400);
   });
 
   it('answer every bad applications request with 4xx problem+json and write nothing', async () => {
