@@ -2,6 +2,8 @@ import type { Kysely, Updateable } from 'kysely';
 import type { ApplicationStage, ApplicationsTable, Database, QuotaRequestStatus, QuotaRequestsTable } from '../db/types.js';
 import type { Cursor } from '../http/pagination.js';
 import { keysetPage } from '../db/keyset.js';
+import type { ClientStore } from '../oidc/clients.js';
+import { createUsageQueries } from '../usage/queries.js';
 
 export interface ApplicationFilter { stage?: ApplicationStage; suspended?: boolean; cursor?: Cursor; limit: number }
 export interface QuotaRequestFilter { applicationId?: string; status?: QuotaRequestStatus; cursor?: Cursor; limit: number }
@@ -54,6 +56,13 @@ export function createApplicationQueries(db: Kysely<Database>) {
     },
   };
 }
+/** Deletes an application with its clients (every node told) and its usage counters, in the caller's transaction. */
+export async function deleteApplication(trx: Kysely<Database>, clients: ClientStore, app: { id: string; clientId: string }): Promise<void> {
+  await clients.remove(trx, app.clientId);
+  await createApplicationQueries(trx).delete(app.id);
+  await createUsageQueries(trx).deleteOf('application', app.id);
+}
+
 export type ApplicationWithClient = NonNullable<Awaited<ReturnType<ReturnType<typeof createApplicationQueries>['findOwned']>>>;
 
 export function createQuotaRequestQueries(db: Kysely<Database>) {

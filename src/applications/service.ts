@@ -10,9 +10,8 @@ import type { ClientStore } from '../oidc/clients.js';
 import type { SettingsService } from '../settings/service.js';
 import type { SubscriptionService } from '../subscriptions/service.js';
 import type { UsageCounter } from '../usage/counter.js';
-import { createUsageQueries } from '../usage/queries.js';
 import { usageReport } from '../usage/report.js';
-import { createApplicationQueries, type ApplicationFilter, type ApplicationWithClient } from './queries.js';
+import { createApplicationQueries, deleteApplication, type ApplicationFilter, type ApplicationWithClient } from './queries.js';
 import { createQuotaRequestService } from './quota-requests.js';
 import { createTenantCredentials, describeMerchantKey } from './tenant-credentials.js';
 import { GRANT_TYPES, isLoopbackRedirect, loopbackHttpAllowed, type CreateApplication, type UpdateApplication } from './schemas.js';
@@ -314,9 +313,7 @@ export function createApplicationService(ctx: AppContext, deps: {
     async remove(actor: Actor & { accountId: string }, id: string): Promise<void> {
       const current = await owned(actor.accountId, id);
       await ctx.db.transaction().execute(async (trx) => {
-        await deps.clients.remove(trx, current.client_id);
-        await createApplicationQueries(trx).delete(id);
-        await createUsageQueries(trx).deleteOf('application', id);
+        await deleteApplication(trx, deps.clients, { id, clientId: current.client_id });
         await deps.audit.record(trx, actor, { action: 'application.deleted', targetType: 'application', targetId: id, details: { clientId: current.client_id } });
       });
     },

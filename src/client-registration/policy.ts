@@ -1,9 +1,10 @@
 import Provider, { errors, type KoaContextWithOIDC } from 'oidc-provider';
-import { isLoopbackHost } from '../config/index.js';
 import type { Actor } from '../context.js';
 import { SlowDown } from '../rate-limits/token-endpoint.js';
 import type { ClientRegistration } from './service.js';
-import { renderPage } from '../portal/render.js';
+import { isLoopbackRedirect } from '../applications/schemas.js';
+import { jsonRefusal } from '../http/body.js';
+import { bearerOf } from '../http/client-token.js';
 
 /** The provider's routes where a client's metadata comes from the client itself (RFC 7591, RFC 7592). */
 const SELF_SERVICE_ROUTES = new Set(['registration', 'client_update']);
@@ -22,8 +23,7 @@ const ADMISSION = Symbol('registration admission');
 
 /** Lets a registration request in (see ClientRegistration.admission), or throws the provider's error. */
 export async function admitRegistration(koaCtx: KoaContextWithOIDC, registration: ClientRegistration): Promise<void> {
-  const bearer = /^Bearer\s+(\S+)$/i.exec(koaCtx.get('authorization'))?.[1];
-  const admission = await registration.admission(bearer, koaCtx.ip);
+  const admission = await registration.admission(bearerOf(koaCtx), koaCtx.ip);
   if ('refused' in admission) {
     if (admission.refused === 'token_required') {
       throw Object.assign(new errors.InvalidToken(), { error_description: 'an initial access token is required to register a client' });
@@ -34,32 +34,24 @@ export async function admitRegistration(koaCtx: KoaContextWithOIDC, registration
   (koaCtx.state as unknown as Record<symbol, unknown>)[ADMISSION] = admission;
 }
 
+/** Set on an authorization error the provider must show (renderError) instead of redirecting: the host it withheld. */
+export const WITHHELD_REDIRECT = Symbol('withheld redirect');
+
 /**
  * RFC 9700 section 4.11.2: anyone can register a client with any https redirect URI, so an
  * authorization request that fails before the user sees a page would make Portico redirect to
  * wherever that client said (an open redirector on Portico's domain). For a registered client,
- * such an error is shown on Portico's error page instead, unless the redirect URI is on a
- * loopback host (the user's own machine). After a page (login, consent) the user has chosen.
+ * such an error is not allowed to redirect (the provider then renders it, with renderError),
+ * unless the redirect URI is on a loopback host (the user's own machine). The event comes before
+ * the provider's choice between the two. After a page (login, consent) the user has chosen.
  */
 export function showRegisteredClientErrors(provider: Provider): void {
-  const FAILED = Symbol('authorization failed');
-  provider.on('authorization.error', (koaCtx) => { (koaCtx.state as unknown as Record<symbol, boolean>)[FAILED] = true; });
-  provider.use(async (koaCtx, next) => {
-    await next();
-    if (koaCtx.oidc?.route !== 'authorization' || !(koaCtx.state as unknown as Record<symbol, boolean>)[FAILED]) return;
-    const { client, params } = koaCtx.oidc;
-    if (client?.clientIdIssuedAt === undefined) return;
-    const target = URL.parse(String(params?.redirect_uri ?? ''));
-    if (target && target.protocol === 'http:' && isLoopbackHost(target.hostname)) return;
-    const body = koaCtx.body as { error?: string; error_description?: string } | undefined;
-    const found = URL.parse(koaCtx.response.get('location') ?? '');
-    const reason = (found?.searchParams.get('error_description') ?? new URLSearchParams(found?.hash.slice(1)).get('error_description') ?? body?.error_description ?? 'The authorization request was refused')
-      .replace(/[^.!?]$/, '$&.');
-    koaCtx.remove('location');
-    renderPage(koaCtx, 'error', {
-      title: 'Sign-in error',
-      message: `${reason} Portico did not send you on to ${target?.host ?? 'the application'}: the application registered itself, and its address is not verified.`,
-    }, 400);
+  provider.on('authorization.error', (koaCtx, err) => {
+    const { client, params, route } = koaCtx.oidc ?? {};
+    if (route !== 'authorization' || client?.clientIdIssuedAt === undefined) return;
+    const redirectUri = String(params?.redirect_uri ?? '');
+    if (URL.canParse(redirectUri) && isLoopbackRedirect(redirectUri)) return;
+    Object.assign(err, { allow_redirect: false, [WITHHELD_REDIRECT]: URL.parse(redirectUri)?.host ?? 'the application' });
   });
 }
 
@@ -72,22 +64,8 @@ export function admittedToken(): string | undefined {
 /** Who acts in a request the provider serves (a client registering or managing itself): nobody signed in, from its address. */
 export const requestActor = (): Actor => ({ accountId: null, ip: Provider.ctx?.ip ?? null, requestId: null });
 
-/** NUL, or a surrogate standing alone (with the u flag, a pair is one code point and does not match). */
-const UNSTORABLE = /[\0\p{Cs}]/u;
-
-/** Every text in the value (keys too) is well-formed and free of NUL. */
-function storableText(value: unknown): boolean {
-  if (typeof value === 'string') return !UNSTORABLE.test(value);
-  if (Array.isArray(value)) return value.every(storableText);
-  if (value && typeof value === 'object') return Object.entries(value).every(([k, v]) => storableText(k) && storableText(v));
-  return true;
-}
-
 /** https anywhere, http only on a loopback host (RFC 8252 native apps); no other scheme. */
-function webOrLoopback(uri: string): boolean {
-  const url = URL.parse(uri);
-  return url !== null && (url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname)));
-}
+const webOrLoopback = (uri: string) => URL.canParse(uri) && (new URL(uri).protocol === 'https:' || isLoopbackRedirect(uri));
 
 /**
  * What a client that registers itself may be (README "Dynamic client registration"): an
@@ -102,8 +80,9 @@ export function checkSelfRegisteredClient(koaCtx: KoaContextWithOIDC | undefined
   if (!route || !SELF_SERVICE_ROUTES.has(route)) return;
   const refuse = (message: string) => { throw new errors.InvalidClientMetadata(message); };
 
-  // PostgreSQL's jsonb, where the metadata is kept, holds neither NUL nor an unpaired surrogate.
-  if (!storableText(metadata)) refuse('client metadata must not contain NUL characters or unpaired surrogates');
+  // The metadata is kept in jsonb, as the management API's JSON bodies are: the same refusals.
+  const unstorable = jsonRefusal(metadata);
+  if (unstorable) refuse(`client metadata: ${unstorable}`);
   const refused = REFUSED_METADATA.filter((key) => metadata[key] !== undefined);
   if (refused.length) refuse(`${refused.join(', ')} cannot be registered here`);
 

@@ -1,20 +1,20 @@
-import { sql, type Kysely } from 'kysely';
-import { createApplicationQueries } from '../applications/queries.js';
+import { createApplicationQueries, deleteApplication } from '../applications/queries.js';
 import type { AuditService } from '../audit/service.js';
 import type { Actor, AppContext } from '../context.js';
 import { seal } from '../crypto/seal.js';
 import { keyedHash, randomToken } from '../crypto/tokens.js';
-import type { Database, RegistrationTokenRow } from '../db/types.js';
+import type { RegistrationTokenRow } from '../db/types.js';
 import { NotFound } from '../http/errors.js';
+import { sweepOrphanedRegistrationAccessTokens } from '../oidc/adapter.js';
+import { createClientQueries } from '../oidc/client-queries.js';
 import { sealingContext, type ClientStore } from '../oidc/clients.js';
 import type { RateLimits } from '../rate-limits/service.js';
 import type { SettingsService } from '../settings/service.js';
-import { createUsageQueries } from '../usage/queries.js';
 
-/** A registered client nobody has authorized is deleted after this long. */
-export const UNCLAIMED_CLIENT_TTL_MS = 24 * 3600 * 1000;
-const TOKEN_PREFIX = 'rat_';
 const DAY_MS = 24 * 3600 * 1000;
+/** A registered client nobody has authorized is deleted after this long. */
+const UNCLAIMED_CLIENT_TTL_MS = DAY_MS;
+const TOKEN_PREFIX = 'rat_';
 
 export function renderRegistrationToken(row: RegistrationTokenRow) {
   return { id: row.id, name: row.name, expiresAt: row.expires_at.toISOString(), registrations: row.registrations, createdAt: row.created_at.toISOString() };
@@ -68,25 +68,23 @@ export function createClientRegistration(ctx: AppContext, deps: {
      */
     async save(actor: Actor, clientId: string, payload: Record<string, unknown>, tokenId?: string): Promise<void> {
       const { client_secret: secret, ...metadata } = payload;
-      const sealedSecret = typeof secret === 'string' ? seal(ctx.keys.seal, secret, sealingContext(clientId)) : null;
       await ctx.db.transaction().execute(async (trx) => {
-        const existing = await trx.selectFrom('oauth_clients').select(['registered_at', 'application_id']).where('client_id', '=', clientId).forUpdate().executeTakeFirst();
+        const existing = await createClientQueries(trx).findForUpdate(clientId);
         if (existing && !existing.registered_at) throw new Error('only registered clients are saved through the provider');
         const details = { clientName: metadata.client_name ?? null, redirectUris: metadata.redirect_uris };
         if (existing) {
-          await trx.updateTable('oauth_clients').set({ metadata: JSON.stringify(metadata), sealed_secret: sealedSecret, updated_at: ctx.clock.now() })
-            .where('client_id', '=', clientId).execute();
+          // The secret stays: an update cannot change the authentication method (policy.ts).
+          await deps.clients.update(trx, clientId, { metadata });
           if (existing.application_id && typeof metadata.client_name === 'string') {
             await createApplicationQueries(trx).update(existing.application_id, { name: applicationName(metadata) }, ctx.clock.now());
           }
           await deps.audit.record(trx, actor, { action: 'client.registration_updated', ...clientTarget(clientId), details });
-          await deps.clients.changed(trx, clientId);
           return;
         }
-        await trx.insertInto('oauth_clients').values({
-          client_id: clientId, application_id: null, account_id: null, consumer_id: null,
-          metadata: JSON.stringify(metadata), sealed_secret: sealedSecret, registered_at: ctx.clock.now(),
-        }).execute();
+        await createClientQueries(trx).insert({
+          clientId, applicationId: null, accountId: null, consumerId: null, metadata, registeredAt: ctx.clock.now(),
+          sealedSecret: typeof secret === 'string' ? seal(ctx.keys.seal, secret, sealingContext(clientId)) : null,
+        });
         if (tokenId) await trx.updateTable('registration_tokens').set((eb) => ({ registrations: eb('registrations', '+', 1) })).where('id', '=', tokenId).execute();
         await deps.audit.record(trx, actor, { action: 'client.registered', ...clientTarget(clientId), details: { ...details, registrationTokenId: tokenId ?? null } });
       });
@@ -95,13 +93,10 @@ export function createClientRegistration(ctx: AppContext, deps: {
     /** The Client adapter's destroy: a registered client deletes itself (RFC 7592), with its application. */
     async remove(actor: Actor, clientId: string): Promise<void> {
       await ctx.db.transaction().execute(async (trx) => {
-        const row = await trx.selectFrom('oauth_clients').select(['registered_at', 'application_id']).where('client_id', '=', clientId).forUpdate().executeTakeFirst();
+        const row = await createClientQueries(trx).findForUpdate(clientId);
         if (!row?.registered_at) return;
-        await deps.clients.remove(trx, clientId);
-        if (row.application_id) {
-          await createApplicationQueries(trx).delete(row.application_id);
-          await createUsageQueries(trx).deleteOf('application', row.application_id);
-        }
+        if (row.application_id) await deleteApplication(trx, deps.clients, { id: row.application_id, clientId });
+        else await deps.clients.remove(trx, clientId);
         await deps.audit.record(trx, actor, { action: 'client.deregistered', ...clientTarget(clientId), details: { applicationId: row.application_id } });
       });
     },
@@ -113,13 +108,12 @@ export function createClientRegistration(ctx: AppContext, deps: {
      */
     async claim(actor: Actor & { accountId: string }, clientId: string, consumerId: string): Promise<void> {
       await ctx.db.transaction().execute(async (trx) => {
-        const row = await trx.selectFrom('oauth_clients').select(['registered_at', 'application_id', 'metadata']).where('client_id', '=', clientId).forUpdate().executeTakeFirst();
+        const row = await createClientQueries(trx).findForUpdate(clientId);
         if (!row?.registered_at) return;
         if (!row.application_id) {
           const name = applicationName(row.metadata as Record<string, unknown>);
           const app = await createApplicationQueries(trx).insert({ accountId: actor.accountId, consumerId, name });
-          await trx.updateTable('oauth_clients').set({ application_id: app.id, account_id: actor.accountId, consumer_id: consumerId, updated_at: ctx.clock.now() })
-            .where('client_id', '=', clientId).execute();
+          await createClientQueries(trx).setOwner(clientId, { applicationId: app.id, accountId: actor.accountId, consumerId }, ctx.clock.now());
           await deps.audit.record(trx, actor, { action: 'application.claimed', targetType: 'application', targetId: app.id, details: { clientId, name } });
           await deps.clients.changed(trx, clientId);
         }
@@ -135,13 +129,9 @@ export function createClientRegistration(ctx: AppContext, deps: {
     async sweepUnclaimed(): Promise<number> {
       const cutoff = new Date(ctx.clock.now().getTime() - UNCLAIMED_CLIENT_TTL_MS);
       return ctx.db.transaction().execute(async (trx) => {
-        const gone = await trx.deleteFrom('oauth_clients').where('application_id', 'is', null).where('registered_at', '<', cutoff)
-          .returning('client_id').execute();
+        const gone = await createClientQueries(trx).deleteUnclaimed(cutoff);
         if (gone.length) await deps.clients.publish(trx, gone.map((r) => r.client_id));
-        await trx.deleteFrom('oidc_payloads').where('model', '=', 'RegistrationAccessToken')
-          .where(({ not, exists, selectFrom, ref }) => not(exists(selectFrom('oauth_clients').select('client_id')
-            .where('client_id', '=', sql<string>`${ref('oidc_payloads.payload')}->>'clientId'`))))
-          .execute();
+        await sweepOrphanedRegistrationAccessTokens(trx);
         return gone.length;
       });
     },
@@ -174,12 +164,3 @@ export function createClientRegistration(ctx: AppContext, deps: {
   };
 }
 export type ClientRegistration = ReturnType<typeof createClientRegistration>;
-
-/** Reads the consumer a user chose for a registered client (their tokens carry it). */
-export function createClientConsumerQueries(db: Kysely<Database>) {
-  return {
-    chosen(clientId: string, accountId: string) {
-      return db.selectFrom('client_consumers').select('consumer_id').where('client_id', '=', clientId).where('account_id', '=', accountId).executeTakeFirst();
-    },
-  };
-}

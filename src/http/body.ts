@@ -14,8 +14,11 @@ const MAX_DEPTH = 32;
 /** A UTF-16 surrogate without its other half (`"\ud800"` in JSON): not Unicode, and refused by PostgreSQL's jsonb. */
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
-/** Why a parsed JSON value is refused: a NUL byte or a lone surrogate anywhere (keys included), or too deep a nesting. */
-function refusal(value: unknown, depth = 0): string | undefined {
+/**
+ * Why a parsed JSON value is refused: a NUL byte or a lone surrogate anywhere (keys included), or
+ * too deep a nesting. Neither text fits PostgreSQL's jsonb; also used on JSON the provider parses.
+ */
+export function jsonRefusal(value: unknown, depth = 0): string | undefined {
   if (typeof value === 'string') {
     if (value.includes('\u0000')) return 'Text must not contain NUL bytes.';
     return LONE_SURROGATE.test(value) ? 'Text must be valid Unicode (no lone surrogate escapes such as \\ud800).' : undefined;
@@ -23,7 +26,7 @@ function refusal(value: unknown, depth = 0): string | undefined {
   if (value === null || typeof value !== 'object') return undefined;
   if (depth >= MAX_DEPTH) return `The body must not nest deeper than ${MAX_DEPTH} levels.`;
   for (const [key, inner] of Object.entries(value)) {
-    const problem = refusal(key) ?? refusal(inner, depth + 1);
+    const problem = jsonRefusal(key) ?? jsonRefusal(inner, depth + 1);
     if (problem) return problem;
   }
   return undefined;
@@ -47,7 +50,7 @@ export function jsonBody(): Koa.Middleware {
       if (e.type === 'encoding.unsupported' || e.status === 415) throw new UnsupportedMediaType('The body must be UTF-8 JSON.');
       throw new MalformedRequest('The body is not valid JSON.');
     }
-    const problem = refusal(parsed);
+    const problem = jsonRefusal(parsed);
     if (problem) throw new MalformedRequest(problem);
     ctx.request.body = parsed;
     return next();

@@ -32,12 +32,26 @@ export function createClientQueries(db: Kysely<Database>) {
       if ('applicationId' in where) return query.where('application_id', '=', where.applicationId).execute();
       return where.installIds.length ? query.where('install_id', 'in', where.installIds).execute() : Promise.resolve([]);
     },
-    insert(values: { clientId: string; applicationId: string | null; accountId: string | null; consumerId: string | null; metadata: Record<string, unknown>; sealedSecret: string | null; installId?: string }) {
+    insert(values: { clientId: string; applicationId: string | null; accountId: string | null; consumerId: string | null; metadata: Record<string, unknown>; sealedSecret: string | null; installId?: string; registeredAt?: Date }) {
       return db.insertInto('oauth_clients').values({
         client_id: values.clientId, application_id: values.applicationId, account_id: values.accountId,
         consumer_id: values.consumerId, metadata: JSON.stringify(values.metadata), sealed_secret: values.sealedSecret,
-        install_id: values.installId ?? null,
+        install_id: values.installId ?? null, registered_at: values.registeredAt ?? null,
       }).execute();
+    },
+    /** Locks a client's row until the transaction ends: whether it registered itself, and its application. */
+    findForUpdate(clientId: string) {
+      return db.selectFrom('oauth_clients').select(['registered_at', 'application_id', 'metadata'])
+        .where('client_id', '=', clientId).forUpdate().executeTakeFirst();
+    },
+    /** A registered client's first authorizing developer becomes its owner. */
+    setOwner(clientId: string, owner: { applicationId: string; accountId: string; consumerId: string }, now: Date) {
+      return db.updateTable('oauth_clients').set({ application_id: owner.applicationId, account_id: owner.accountId, consumer_id: owner.consumerId, updated_at: now })
+        .where('client_id', '=', clientId).execute();
+    },
+    /** Deletes registered clients nobody claimed, registered before `cutoff`; their ids. */
+    deleteUnclaimed(cutoff: Date) {
+      return db.deleteFrom('oauth_clients').where('application_id', 'is', null).where('registered_at', '<', cutoff).returning('client_id').execute();
     },
     update(clientId: string, changes: { metadata?: Record<string, unknown>; sealedSecret?: string; consumerId?: string; firstParty?: boolean }, now: Date) {
       return db.updateTable('oauth_clients').set({

@@ -18,8 +18,9 @@ import type { GatewayCache } from '../gateway/cache.js';
 import { isProtectedResource, RESOURCE_SCOPES } from '../mcp/metadata.js';
 import { tokenFailureLimits } from '../rate-limits/token-endpoint.js';
 import type { ConsumerService } from '../consumers/service.js';
-import { admitRegistration, admittedToken, checkSelfRegisteredClient, requestActor, showRegisteredClientErrors } from '../client-registration/policy.js';
-import { createClientConsumerQueries, type ClientRegistration } from '../client-registration/service.js';
+import { admitRegistration, admittedToken, checkSelfRegisteredClient, requestActor, showRegisteredClientErrors, WITHHELD_REDIRECT } from '../client-registration/policy.js';
+import { createClientConsumerQueries } from '../client-registration/queries.js';
+import type { ClientRegistration } from '../client-registration/service.js';
 
 /**
  * oidc-provider's prompts, plus one: a sign-in session whose account is no longer active (banned
@@ -78,8 +79,13 @@ export function createProvider(ctx: AppContext, deps: {
     },
     interactions: { policy: interactionPolicyWithStanding(deps.organizations), url: (_koaCtx, interaction) => `/interaction/${interaction.uid}` },
     // Errors shown to a person (a bad authorization request) use Portico's error page.
-    async renderError(koaCtx, out) {
-      renderPage(koaCtx, 'error', { title: 'Sign-in error', message: out.error_description ?? out.error }, koaCtx.status);
+    async renderError(koaCtx, out, err) {
+      const message = String(out.error_description ?? out.error);
+      const withheld = (err as unknown as Record<symbol, string | undefined>)[WITHHELD_REDIRECT];
+      renderPage(koaCtx, 'error', {
+        title: 'Sign-in error',
+        message: withheld ? `${message.replace(/[^.!?]$/, '$&.')} Portico did not send you on to ${withheld}: the application registered itself, and its address is not verified.` : message,
+      }, koaCtx.status);
     },
     // First-party applications (an admin's flag) get their grant without a consent page.
     async loadExistingGrant(koaCtx) {
