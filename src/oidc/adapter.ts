@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import Provider, { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { Clock } from '../context.js';
 import { seal, unseal } from '../crypto/seal.js';
@@ -150,14 +150,6 @@ function clientAdapter(clients: ClientStore, hooks: AdapterHooks): Adapter {
 export async function revokeGrantArtifacts(db: Kysely<Database>, grantId: string): Promise<void> {
   await db.deleteFrom('oidc_payloads')
     .where((eb) => eb.or([eb('grant_id', '=', grantId), eb.and([eb('model', '=', 'Grant'), eb('id', '=', grantId)])]))
-    .execute();
-}
-
-/** Removes registration access tokens (which never expire) of clients that are gone, however they went. */
-export async function sweepOrphanedRegistrationAccessTokens(db: Kysely<Database>): Promise<void> {
-  await db.deleteFrom('oidc_payloads').where('model', '=', 'RegistrationAccessToken')
-    .where(({ not, exists, selectFrom, ref }) => not(exists(selectFrom('oauth_clients').select('client_id')
-      .where('client_id', '=', sql<string>`${ref('oidc_payloads.payload')}->>'clientId'`))))
     .execute();
 }
 
